@@ -1,0 +1,206 @@
+"""Build course/ and solutions/ from source/: ``python3 run.py build``.
+
+For every assignment in source/ (or the ones named), in a temporary course
+directory with a temporary gradebook:
+
+1. ``nbgrader generate_assignment`` writes the student release to course/;
+2. ``nbgrader generate_solution`` executes the master and writes the answer
+   key, with outputs, to solutions/;
+3. any error output in an answer key fails the build.
+
+The results then replace course/ and solutions/ of the output folder (the
+repository by default). ``--check`` builds into a temporary folder instead and
+compares: course/ must be identical byte for byte, solutions/ identical after
+:func:`normalise_notebook` has removed what legitimately varies.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATED = ("course", "solutions")
+VARIES_TAG = "output-varies"  # a cell whose outputs may differ between runs (timings)
+
+
+class BuildError(RuntimeError):
+    """The build failed; the message says where."""
+
+
+def assignments(root):
+    """The assignment folders of source/, in order (01-..., 02-...)."""
+    return sorted(p.name for p in (Path(root) / "source").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def isolated_env(scratch):
+    """An environment for nbgrader: this Python's bin/ first on PATH, Jupyter and IPython state in ``scratch``."""
+    env = dict(os.environ)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        env[name] = str(Path(scratch) / name.lower())
+    env["PYTHONHASHSEED"] = "0"
+    env.pop("BACKPROPLAB_GRADING", None)
+    env.pop("BACKPROPLAB_LANG", None)
+    return env
+
+
+def nbgrader(args, course, env):
+    """Run one nbgrader command in ``course``; raise :class:`BuildError` with its output on failure."""
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}",
+               f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db"]
+    done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True)
+    if done.returncode != 0 or "[ERROR]" in done.stderr:
+        raise BuildError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def error_outputs(notebook_path):
+    """(cell index, grade_id, error name, error value) of every error output in a notebook."""
+    nb = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
+    found = []
+    for index, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+                found.append((index, grade_id, output.get("ename"), output.get("evalue")))
+    return found
+
+
+def build(out=ROOT, names=None, source_root=ROOT, log=print):
+    """Generate course/ and solutions/ for ``names`` (default all) into ``out``."""
+    names = names or assignments(source_root)
+    with tempfile.TemporaryDirectory(prefix="backproplab-build-") as scratch:
+        course = Path(scratch) / "course-dir"
+        course.mkdir()
+        shutil.copy2(Path(source_root) / "nbgrader_config.py", course)
+        shutil.copytree(Path(source_root) / "source", course / "source")
+        env = isolated_env(scratch)
+        for name in names:
+            log(f"build {name}: release")
+            nbgrader(["generate_assignment", name, "--force"], course, env)
+            log(f"build {name}: answer key (executing)")
+            nbgrader(["generate_solution", name, "--force"], course, env)
+            for notebook in sorted((course / "solutions" / name).glob("*.ipynb")):
+                errors = error_outputs(notebook)
+                if errors:
+                    lines = [f"  cell {i} {gid or ''}: {ename}: {evalue}" for i, gid, ename, evalue in errors]
+                    raise BuildError(f"error output in the answer key {notebook.name}:\n" + "\n".join(lines))
+        for folder in GENERATED:
+            for name in names:
+                target = Path(out) / folder / name
+                if target.exists():
+                    shutil.rmtree(target)
+                shutil.copytree(course / folder / name, target,
+                                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        stale = {p.name for f in GENERATED if (Path(out) / f).is_dir() for p in (Path(out) / f).iterdir()
+                 if p.is_dir()} - set(assignments(source_root))
+        for folder in GENERATED:
+            for name in stale:
+                shutil.rmtree(Path(out) / folder / name, ignore_errors=True)
+    return names
+
+
+# -- comparison ----------------------------------------------------------------
+
+_VARYING = [
+    (re.compile(r"0x[0-9a-fA-F]{6,}"), "0x<address>"),
+    (re.compile(r"/tmp/[^\s'\"]*"), "/tmp/<path>"),
+    (re.compile(r"\bpid \d+|\bprocess \d+"), "<pid>"),
+]
+
+
+def _normalise_text(value):
+    if isinstance(value, list):
+        value = "".join(value)
+    for pattern, replacement in _VARYING:
+        value = pattern.sub(replacement, value)
+    return value
+
+
+def normalise_notebook(nb):
+    """An answer key without what legitimately varies between builds.
+
+    Removed or masked: the Python patch version, execution timings, image
+    bytes, memory addresses, temporary paths and process ids in text, and all
+    outputs of cells tagged ``output-varies``. Kept: every source, every
+    nbgrader metadata field, execution counts and all other outputs.
+    """
+    nb = json.loads(json.dumps(nb))
+    nb.get("metadata", {}).get("language_info", {}).pop("version", None)
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("execution", None)
+        if VARIES_TAG in cell.get("metadata", {}).get("tags", []):
+            cell["outputs"] = ["<varies>"]
+            continue
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _normalise_text(output["text"])
+            for mime, value in list(output.get("data", {}).items()):
+                if mime.startswith("image/"):
+                    output["data"][mime] = "<image>"
+                elif isinstance(value, (str, list)):
+                    output["data"][mime] = _normalise_text(value)
+            if "traceback" in output:
+                output["traceback"] = [_normalise_text(line) for line in output["traceback"]]
+    return nb
+
+
+def differences(built, committed):
+    """Differences between a fresh build and the committed course/ and solutions/."""
+    found = []
+    for folder in GENERATED:
+        a_root, b_root = Path(built) / folder, Path(committed) / folder
+        a_files = {p.relative_to(a_root) for p in a_root.rglob("*") if p.is_file()} if a_root.exists() else set()
+        b_files = {p.relative_to(b_root) for p in b_root.rglob("*") if p.is_file()} if b_root.exists() else set()
+        b_files = {p for p in b_files if ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts}
+        for rel in sorted(a_files - b_files):
+            found.append(f"{folder}/{rel}: made by the build, missing from the repository")
+        for rel in sorted(b_files - a_files):
+            found.append(f"{folder}/{rel}: in the repository, not made by the build")
+        for rel in sorted(a_files & b_files):
+            a, b = (a_root / rel).read_bytes(), (b_root / rel).read_bytes()
+            if a == b:
+                continue
+            if folder == "solutions" and rel.suffix == ".ipynb":
+                if normalise_notebook(json.loads(a)) == normalise_notebook(json.loads(b)):
+                    continue
+                found.append(f"{folder}/{rel}: differs from a fresh build (after normalising)")
+            else:
+                found.append(f"{folder}/{rel}: differs from a fresh build (bytes)")
+    return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="run.py build", description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*", help="assignment folders of source/ (default: all)")
+    parser.add_argument("--check", action="store_true",
+                        help="build into a temporary folder and compare with course/ and solutions/")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            with tempfile.TemporaryDirectory(prefix="backproplab-check-") as out:
+                build(Path(out))
+                found = differences(out, ROOT)
+            if found:
+                print("course/ or solutions/ is out of date; run `python3 run.py build`:")
+                print("\n".join("  " + line for line in found))
+                return 1
+            print("course/ and solutions/ match a fresh build of source/.")
+            return 0
+        built = build(ROOT, args.assignments or None)
+        print(f"built {', '.join(built)} into course/ and solutions/")
+        return 0
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Compare a student's numbers with the reference and say what is likely wrong.
+
+:func:`compare` is the one verdict of every check: the per-entry error score
+of :func:`backproplab.numeric.error_score` (CHECKS.md), passing when its
+maximum is at most 1. When it fails, the message names the likely mistake
+where it recognises one: a mistake the check predicted (``mistakes``), a
+scalar multiple (a flipped sign, a factor of two, a missing or extra 1/N),
+a transpose; then where the entries are wrong.
+"""
+
+import numpy as np
+
+from backproplab.messages import text
+from backproplab.numeric import error_score
+
+from .contract import Reject
+
+WORST_SHOWN = 5
+
+
+def passes(got, expected, noise=0.0):
+    """True when every entry of ``got`` is within the error score of ``expected``."""
+    return bool(np.max(error_score(got, expected, noise)) <= 1.0)
+
+
+def compare(got, expected, noise=0.0, *, what, mistakes=None, factors=None):
+    """The largest error score of ``got`` against ``expected``; :class:`Reject` above 1.
+
+    got, expected, noise: numbers or arrays of one shape.
+    mistakes: {message key under "mistake.": what that mistake would give}.
+    factors: {name: value} of sizes a missing mean could divide by, e.g. {"N": 4}.
+    """
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    scores = error_score(got, expected, noise)
+    worst = float(np.max(scores))
+    if worst <= 1.0:
+        return worst
+    lines = [text("check.mismatch", what=what, score=worst)]
+    hint = recognise(got, expected, noise, mistakes or {}, factors or {})
+    if hint:
+        lines.append(hint)
+    lines.append(where(got, expected, scores))
+    raise Reject("\n".join(lines))
+
+
+def recognise(got, expected, noise, mistakes, factors):
+    """A sentence naming the likely mistake, or "" when none is recognised."""
+    for key, predicted in mistakes.items():
+        predicted = np.asarray(predicted, dtype=np.float64)
+        if predicted.shape == got.shape and np.all(np.isfinite(predicted)) and passes(got, predicted, noise):
+            return text("mistake." + key)
+    flat_e, flat_g = expected.ravel(), got.ravel()
+    norm = float(flat_e @ flat_e)
+    if norm > 0:
+        c = float(flat_g @ flat_e) / norm
+        if c != 0 and passes(got, c * expected, noise):
+            return scalar_multiple(c, factors)
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and passes(got, expected.T, noise):
+        return text("mistake.transposed")
+    return ""
+
+
+def scalar_multiple(c, factors):
+    """Name a scalar multiple: -1, 2, 1/2, a size or its inverse."""
+    def near(a, b):
+        return abs(a - b) <= 1e-6 * max(1.0, abs(b))
+
+    if near(c, -1.0):
+        return text("mistake.sign")
+    if near(c, 2.0) or near(c, 0.5):
+        return text("mistake.factor_two", factor=c)
+    for name, size in factors.items():
+        if near(c, size):
+            return text("mistake.missing_mean", name=name, factor=c)
+        if near(c, 1.0 / size):
+            return text("mistake.extra_mean", name=name, factor=c)
+    for name, size in factors.items():
+        if near(abs(c), size) or near(abs(c), 1.0 / size):
+            return text("mistake.sign_and_mean", name=name, factor=c)
+    return text("mistake.multiple", factor=c)
+
+
+def where(got, expected, scores):
+    """Which entries are wrong: how many, and the worst few as (index, expected, got)."""
+    wrong = scores > 1.0
+    if got.ndim == 0:
+        return text("check.entry_scalar", expected=float(expected), got=float(got))
+    order = np.argsort(scores, axis=None)[::-1][: min(WORST_SHOWN, int(wrong.sum()))]
+    rows = []
+    for flat in order:
+        index = np.unravel_index(flat, got.shape)
+        index = tuple(int(i) for i in index)
+        rows.append(text("check.entry_row", index=index if len(index) > 1 else index[0],
+                         expected=float(expected[index]), got=float(got[index]),
+                         score=float(scores[index])))
+    head = text("check.entries_wrong", wrong=int(wrong.sum()), total=got.size)
+    return "\n".join([head] + rows)

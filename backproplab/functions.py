@@ -1,0 +1,109 @@
+"""Named test functions, with where to sample them.
+
+Checks name the reference function they differentiate (``function="sigmoid"``)
+instead of passing it in, so that a grader can rebuild the same function from
+the name alone. Each entry is a forward computation and a sampler of inputs
+that keeps away from kinks, poles and saturation (CHECKS.md, "Inputs that do
+not lie").
+
+- ``SCALAR``: f: R -> R, sampled as ``sample(rng, count) -> (count,)``;
+- ``TO_SCALAR``: f: R^n -> R, sampled as ``sample(rng, n) -> (n,)``;
+- ``TO_VECTOR``: f: R^n -> R^m with m fixed by n (``out_size(n)``).
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    forward: Callable
+    sample: Callable
+    out_size: Callable = staticmethod(lambda n: n)
+
+
+def _uniform(low, high):
+    return lambda rng, n: rng.uniform(low, high, size=n)
+
+
+def _unsaturated(rng, n):
+    return np.clip(rng.normal(0.0, 1.0, size=n), -3.0, 3.0)
+
+
+def _away_from_zero(rng, n):
+    return rng.choice([-1.0, 1.0], size=n) * rng.uniform(0.1, 2.0, size=n)
+
+
+def sigmoid(x):
+    """s(x) = 1 / (1 + exp(-x)), computed stably as (1 + tanh(x/2)) / 2."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _softmax(x):
+    z = np.exp(x - np.max(x))
+    return z / np.sum(z)
+
+
+def _logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+def _rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def _bowl(x):
+    weights = np.arange(1, x.size + 1, dtype=np.float64)
+    return np.sum(weights * x**2) / 2.0
+
+
+def _pairs(x):
+    # f_j = x_j * x_{j+1} and sin(x_j): a non-square Jacobian with off-diagonal entries
+    return np.concatenate([x[:-1] * x[1:], np.sin(x)])
+
+
+SCALAR = {
+    f.name: f
+    for f in [
+        Function("square", lambda x: x**2, _uniform(-3, 3)),
+        Function("cube", lambda x: x**3, _uniform(-2, 2)),
+        Function("sin", np.sin, _uniform(-3, 3)),
+        Function("exp", np.exp, _uniform(-2, 2)),
+        Function("log", np.log, _uniform(0.2, 5)),
+        Function("sigmoid", sigmoid, _unsaturated),
+        Function("tanh", np.tanh, _unsaturated),
+        Function("inverse", lambda x: 1.0 / x, _away_from_zero),
+        Function("gaussian", lambda x: np.exp(-(x**2) / 2), _uniform(-3, 3)),
+    ]
+}
+
+TO_SCALAR = {
+    f.name: f
+    for f in [
+        Function("bowl", _bowl, _uniform(-2, 2), lambda n: 1),
+        Function("rosenbrock", _rosenbrock, _uniform(-1.5, 1.5), lambda n: 1),
+        Function("logsumexp", _logsumexp, lambda rng, n: np.clip(rng.normal(0, 1.5, n), -4, 4), lambda n: 1),
+        Function("norm", lambda x: np.sqrt(np.sum(x**2)), _away_from_zero, lambda n: 1),
+    ]
+}
+
+TO_VECTOR = {
+    f.name: f
+    for f in [
+        Function("softmax", _softmax, lambda rng, n: np.clip(rng.normal(0, 1.5, n), -4, 4)),
+        Function("tanh", np.tanh, _unsaturated),
+        Function("pairs", _pairs, _uniform(-2, 2), lambda n: 2 * n - 1),
+    ]
+}
+
+
+def lookup(table, name):
+    """The entry ``name`` of ``table``, or a KeyError listing the names there are."""
+    try:
+        return table[name]
+    except KeyError:
+        raise KeyError(f"no function named {name!r}; known: {', '.join(sorted(table))}") from None
