@@ -152,6 +152,20 @@ def normalise_notebook(nb):
     return nb
 
 
+def first_difference(built, committed):
+    """Where two normalised notebooks first differ, in words; "" when they are equal."""
+    if built == committed:
+        return ""
+    if built.get("metadata") != committed.get("metadata"):
+        return "notebook metadata"
+    cells_a, cells_b = built.get("cells", []), committed.get("cells", [])
+    for index, (a, b) in enumerate(zip(cells_a, cells_b)):
+        if a != b:
+            part = next((k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)), "?")
+            return f"cell {index} ({a.get('id', '?')}), its {part}"
+    return f"{len(cells_a)} cells against {len(cells_b)}"
+
+
 def differences(built, committed):
     """Differences between a fresh build and the committed course/ and solutions/."""
     found = []
@@ -169,9 +183,9 @@ def differences(built, committed):
             if a == b:
                 continue
             if folder == "solutions" and rel.suffix == ".ipynb":
-                if normalise_notebook(json.loads(a)) == normalise_notebook(json.loads(b)):
-                    continue
-                found.append(f"{folder}/{rel}: differs from a fresh build (after normalising)")
+                detail = first_difference(normalise_notebook(json.loads(a)), normalise_notebook(json.loads(b)))
+                if detail:
+                    found.append(f"{folder}/{rel}: differs from a fresh build (after normalising): {detail}")
             else:
                 found.append(f"{folder}/{rel}: differs from a fresh build (bytes)")
     return found

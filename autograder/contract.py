@@ -199,7 +199,6 @@ def run_check(check, student, params):
     print(verdict.message)
     for note in verdict.notes:
         print(note)
-    return verdict
 
 
 def emit(record):

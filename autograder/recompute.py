@@ -1,0 +1,114 @@
+"""Judge a graded notebook again from the evidence its test cells recorded.
+
+In grading mode every check displays its evidence as an output of the test
+cell that called it (:mod:`autograder.contract`). This module reads a graded
+notebook, finds in each graded test cell's *source* (restored by nbgrader from
+the gradebook, so out of the student's reach) the check calls it makes, and
+recomputes each verdict in the current process from the evidence. A call
+without evidence, or with malformed evidence, fails with its reason: a
+student cell that silences the test cells or patches the checks gains
+nothing.
+
+Test cells must therefore call checks with literal parameters only
+(``check_gradient(grad, function="bowl", seed=3)``), one call per line, no
+loops.
+"""
+
+import ast
+import json
+from dataclasses import dataclass, field
+
+from backproplab.messages import text
+
+from .checks import *  # noqa: F401,F403  (registers every check)
+from .contract import EVIDENCE_MIME, REGISTRY, Verdict
+
+
+@dataclass
+class CellVerdict:
+    """The recomputed outcome of one graded test cell."""
+
+    grade_id: str
+    passed: bool
+    points: float
+    reasons: list = field(default_factory=list)
+
+
+class ContractError(ValueError):
+    """A test cell does not follow the contract (a bug of the course, not of a student)."""
+
+
+def expected_calls(source):
+    """The check calls in a test cell's source: [(check name, literal params)], in order."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if not name.startswith("check_"):
+            continue
+        check = name[len("check_"):]
+        if check not in REGISTRY:
+            raise ContractError(f"{name} is not a registered check")
+        params = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise ContractError(f"{name}: parameters must be written out, not passed as **kwargs")
+            try:
+                params[keyword.arg] = ast.literal_eval(keyword.value)
+            except ValueError:
+                raise ContractError(f"{name}: parameter {keyword.arg} must be a literal") from None
+        calls.append((node.lineno, node.col_offset, check, params))
+    return [(check, params) for _, _, check, params in sorted(calls, key=lambda c: c[:2])]
+
+
+def evidence_in(outputs):
+    """The evidence records among a cell's outputs (malformed ones are skipped)."""
+    found = []
+    for output in outputs or []:
+        data = output.get("data", {}) if isinstance(output, dict) else {}
+        record = data.get(EVIDENCE_MIME)
+        if isinstance(record, str):
+            try:
+                record = json.loads(record)
+            except ValueError:
+                continue
+        if isinstance(record, dict):
+            found.append(record)
+    return found
+
+
+def judge_calls(source, outputs):
+    """[(check name, params, Verdict)] for every check call of one test cell."""
+    records = evidence_in(outputs)
+    results = []
+    for name, params in expected_calls(source):
+        check = REGISTRY[name]
+        resolved = check.resolve(params)
+        match = next((r for r in records if r.get("check") == name and r.get("params") == resolved), None)
+        if match is None:
+            verdict = Verdict(False, text("check.no_evidence", check=name, params=resolved))
+        else:
+            records.remove(match)
+            verdict = check.verdict(resolved, match.get("records"))
+        results.append((name, resolved, verdict))
+    return results
+
+
+def judge_notebook(nb):
+    """{grade_id: CellVerdict} for every graded code cell of a notebook (a dict, as in the file)."""
+    verdicts = {}
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code" or not meta.get("grade"):
+            continue
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        results = judge_calls(source, cell.get("outputs", []))
+        reasons = [verdict.message for _, _, verdict in results if not verdict.passed]
+        if not results:
+            reasons.append(text("check.no_calls"))
+        passed = not reasons
+        verdicts[meta["grade_id"]] = CellVerdict(meta["grade_id"], passed,
+                                                 float(meta.get("points", 0)) if passed else 0.0, reasons)
+    return verdicts

@@ -1,0 +1,252 @@
+"""Entry point of the course: `python3 run.py lab` or `python3 run.py test`.
+
+Standard library only, so that it runs from a fresh clone with nothing but
+Python 3.11 (on Windows: `py -3.11 run.py lab`). It keeps a virtual
+environment in .venv/, installs the pinned packages of pyproject.toml into it
+when they changed, and runs JupyterLab, pytest or the build from there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, NamedTuple
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+COURSE = ROOT / "course"
+WORK = ROOT / "work"
+STAMP = VENV / "backproplab-install.json"
+LOG = VENV / "backproplab-install.log"
+PIP = "pip==25.3"
+PYTHON = (3, 11)
+NOTEBOOK_01 = "01-gradient-intuition/gradient_intuition.ipynb"
+SYNC_RECORD = ".course-release.json"  # in work/: hash of each file as released
+SKIP = {"__pycache__", ".ipynb_checkpoints"}
+
+
+def say(message: str) -> None:
+    print("[run.py] " + message, flush=True)
+
+
+# -- Python version ----------------------------------------------------------
+
+def python_version_problem(version_info, executable: str) -> str | None:
+    """Return why this interpreter cannot be used, or None if it is 3.11."""
+    if tuple(version_info[:2]) == PYTHON:
+        return None
+    came = ".".join(str(part) for part in version_info[:3])
+    return (
+        "run.py needs Python 3.11; it was started with Python %s (%s).\n"
+        "Install Python 3.11 (from https://www.python.org/downloads/, with "
+        "`brew install python@3.11` on macOS, or with your Linux package manager or pyenv),\n"
+        "then run `python3.11 run.py ...` (Linux, macOS) or `py -3.11 run.py ...` (Windows)."
+        % (came, executable)
+    )
+
+
+# -- the virtual environment -------------------------------------------------
+
+def venv_python() -> Path:
+    if os.name == "nt":
+        return VENV / "Scripts" / "python.exe"
+    return VENV / "bin" / "python"
+
+
+def venv_environ() -> dict:
+    """os.environ with the venv's bin/ (Scripts\\ on Windows) first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = str(venv_python().parent) + os.pathsep + env.get("PATH", "")
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def install_hash() -> str:
+    """What the installed environment depends on: pyproject.toml, pip, Python, packages."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(("%s %d.%d" % (PIP, *PYTHON)).encode())
+    # An editable install maps the top-level packages that existed when it ran.
+    digest.update(" ".join(sorted(p.parent.name for p in ROOT.glob("*/__init__.py"))).encode())
+    return digest.hexdigest()
+
+
+def read_stamp() -> dict:
+    """What the last successful install was: {"hash": ..., "extras": [...]}."""
+    try:
+        return json.loads(STAMP.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def pip(args: List[str], log) -> None:
+    cmd = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
+    result = subprocess.run(cmd, cwd=ROOT, env=venv_environ(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    log.write("$ " + " ".join(cmd) + "\n" + result.stdout + "\n")
+    if result.returncode != 0:
+        tail = result.stdout.strip().splitlines()[-40:]
+        print("\n".join(tail), file=sys.stderr)
+        sys.exit("[run.py] pip failed (exit %d): %s\nFull log: %s"
+                 % (result.returncode, " ".join(args), LOG))
+
+
+def ensure_environment(extras: List[str] = ()) -> Path:
+    """Create .venv/ if needed and install the project when pyproject.toml changed."""
+    problem = python_version_problem(sys.version_info, sys.executable)
+    if problem:
+        sys.exit(problem)
+    if not venv_python().exists():
+        say("creating the environment in %s" % VENV)
+        result = subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                errors="replace")
+        if result.returncode != 0:
+            print(result.stdout, file=sys.stderr)
+            sys.exit("[run.py] could not create the environment (on Debian/Ubuntu: "
+                     "`apt install python3.11-venv`)")
+    stamp = read_stamp()
+    installed = set(stamp.get("extras", []))
+    if stamp.get("hash") == install_hash() and set(extras) <= installed:
+        return VENV
+    extras = sorted(set(extras) | installed)  # keep the extras installed before
+    target = ".[%s]" % ",".join(extras) if extras else "."
+    say("installing %s (about a minute the first time)" % (
+        "the course and its test tools" if extras else "the course"))
+    STAMP.unlink(missing_ok=True)
+    with open(LOG, "w", encoding="utf-8") as log:
+        pip(["install", PIP], log)
+        pip(["install", "-e", target], log)
+    STAMP.write_text(json.dumps({"hash": install_hash(), "extras": extras}), encoding="utf-8")
+    say("environment ready")
+    return VENV
+
+
+def run_child(cmd: List[str]) -> int:
+    """Run cmd with the venv on PATH; Ctrl-C goes to the child, which decides."""
+    child = subprocess.Popen(cmd, cwd=ROOT, env=venv_environ())
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue
+
+
+# -- the student's work folder -----------------------------------------------
+
+class SyncResult(NamedTuple):
+    added: List[str]  # copied from course/ into work/ (paths relative to both)
+    kept: List[str]   # released anew in course/; the student's copy in work/ was kept
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sync_work(course_dir: Path, work_dir: Path) -> SyncResult:
+    """Copy into work_dir every file of course_dir that it lacks; never overwrite.
+
+    work_dir/.course-release.json records the hash of each file as it was
+    released when copied, so that a later change in course_dir is told apart
+    from the student's own edits.
+    """
+    course_dir, work_dir = Path(course_dir), Path(work_dir)
+    record_path = work_dir / SYNC_RECORD
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    old_record = dict(record)
+    added, kept = [], []
+    for src in sorted(course_dir.rglob("*")):
+        rel = src.relative_to(course_dir)
+        if not src.is_file() or any(p in SKIP or p.startswith(".") for p in rel.parts):
+            continue
+        key, dst, released = rel.as_posix(), work_dir / rel, _sha256(src)
+        if not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            record[key] = released
+            added.append(key)
+        elif record.get(key) != released:
+            if _sha256(dst) == released:
+                record[key] = released
+            else:
+                kept.append(key)
+                record.setdefault(key, released)  # without a record: report once
+    if record != old_record:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        record_path.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+    return SyncResult(added, kept)
+
+
+def report_sync(result: SyncResult) -> None:
+    for key in result.added:
+        say("added work/%s" % key)
+    for key in result.kept:
+        say("course/%s has a new release; your copy work/%s was kept.\n"
+            "         To start from the new release, rename or delete your copy "
+            "and run this command again." % (key, key))
+
+
+# -- the commands --------------------------------------------------------------
+
+def cmd_lab(args: List[str]) -> int:
+    ensure_environment()
+    report_sync(sync_work(COURSE, WORK))
+    cmd = [str(venv_python()), "-m", "jupyterlab", "--ServerApp.root_dir=%s" % WORK]
+    if (WORK / NOTEBOOK_01).exists():
+        cmd.append("--LabApp.default_url=/lab/tree/%s" % NOTEBOOK_01)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    say("starting JupyterLab in %s (stop it with Ctrl-C)" % WORK)
+    return run_child(cmd + args)
+
+
+def cmd_test(args: List[str]) -> int:
+    ensure_environment(["test"])
+    return run_child([str(venv_python()), "-m", "pytest", *args])
+
+
+def cmd_build(args: List[str]) -> int:
+    ensure_environment()
+    return run_child([str(venv_python()), "-m", "autograder.build", *args])
+
+
+def cmd_env(args: List[str]) -> int:
+    print(ensure_environment())
+    return 0
+
+
+COMMANDS = {
+    "lab": (cmd_lab, "create the environment, update work/ from course/ and open JupyterLab "
+                     "at notebook 01 (further arguments go to jupyter lab)"),
+    "test": (cmd_test, "create the environment with the test tools and run pytest "
+                       "(further arguments go to pytest)"),
+    "build": (cmd_build, "regenerate course/ and solutions/ from source/ "
+                         "(further arguments go to autograder.build)"),
+    "env": (cmd_env, "only create or update the environment in .venv/ and print its path"),
+}
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="run.py", description="The backpropagation course: environment, lab, tests, build.",
+        epilog="Everything after the command is passed on unchanged, "
+               "e.g. `python3 run.py test -x -k numeric`.")
+    sub = parser.add_subparsers(dest="command", metavar="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text)
+    # Only the command is parsed here, so that -h and options after it reach the tool.
+    command = parser.parse_args(argv[:1]).command
+    return COMMANDS[command][0](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,121 @@
+"""What the tests need to drive notebooks and nbgrader.
+
+- reading the masters (source/) and releases (course/) and their graded cells;
+- the in-process mutation harness: run an exercise's test cell (hidden tests
+  included, as written in source/) against any implementation, without
+  starting nbgrader or a kernel;
+- a temporary course directory, submissions, and ``nbgrader autograde`` with
+  scores read back through nbgrader's Python API.
+"""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "source"
+COURSE = ROOT / "course"
+
+
+def assignments():
+    return sorted(p.name for p in SOURCE.iterdir() if p.is_dir())
+
+
+def notebooks(folder=SOURCE):
+    """Every notebook under ``folder`` (source/, course/ or solutions/), sorted."""
+    return sorted(p for p in Path(folder).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def load(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def source_text(cell):
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def graded_test_cells(nb):
+    """{grade_id: source} of the autograded test cells of a notebook."""
+    return {nbgrader_meta(c)["grade_id"]: source_text(c) for c in nb["cells"]
+            if c["cell_type"] == "code" and nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
+
+
+def master(assignment):
+    """The path of an assignment's master notebook in source/."""
+    (path,) = notebooks(SOURCE / assignment)
+    return path
+
+
+def run_test_cell(source, namespace):
+    """Execute a test cell's source with ``namespace`` as the student's globals; return what it printed.
+
+    Raises whatever the test cell raises (AssertionError when a check fails).
+    """
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(source, "<test cell>", "exec"), dict(namespace))
+    return out.getvalue()
+
+
+# -- nbgrader ------------------------------------------------------------------
+
+def nbgrader(args, course, env=None, check=True):
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"]
+    done = subprocess.run(command, cwd=course, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def make_course_dir(path):
+    """A fresh course directory at ``path``: config, source/, and every assignment generated."""
+    path = Path(path)
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", path)
+    shutil.copytree(SOURCE, path / "source")
+    for assignment in assignments():
+        nbgrader(["generate_assignment", assignment, "--force"], path)
+    return path
+
+
+def submit(course, student, assignment, notebook_path, edit=None):
+    """Place a notebook as ``student``'s submission, optionally changed by ``edit(nb)`` first."""
+    target = Path(course) / "submitted" / student / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    nb = load(notebook_path)
+    if edit is not None:
+        edit(nb)
+    (target / Path(notebook_path).name).write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    (target / "timestamp.txt").write_text("2026-11-23 09:00:00.000000 UTC")
+    return target
+
+
+def autograde(course, assignment, env=None):
+    """Run ``nbgrader autograde`` on every submitted student; return its completed process."""
+    return nbgrader(["autograde", assignment, "--force"], course, env=env, check=False)
+
+
+def scores(course, assignment):
+    """{student: (score, max_score)} from the gradebook, through nbgrader's API."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
+        return {s.student.id: (s.score, s.max_score) for s in gb.assignment_submissions(assignment)}
+
+
+def autograded(course, student, assignment):
+    """The autograded notebook of one student, loaded."""
+    (path,) = notebooks(Path(course) / "autograded" / student / assignment)
+    return load(path)

@@ -1,0 +1,197 @@
+"""The entry points: pins, run.py, the README's commands, .ci/run, .gitignore."""
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.+!-]*$")
+
+
+def load_run():
+    spec = importlib.util.spec_from_file_location("run_py", ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run = load_run()
+
+
+def normalise(requirement):
+    name, version = requirement.split("==")
+    return re.sub(r"[-_.]+", "-", name).lower() + "==" + version.strip()
+
+
+def pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def environment_yml():
+    return yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+
+
+def yml_pip_list(env):
+    lists = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+    assert len(lists) == 1, "environment.yml needs exactly one `pip:` list"
+    return lists[0]
+
+
+# -- pins ------------------------------------------------------------------------
+
+def test_environment_yml_has_python_311_and_pip():
+    env = environment_yml()
+    assert env["name"] == "backproplab"
+    assert env["channels"] == ["conda-forge"]
+    plain = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert plain == ["python=3.11", "pip"]
+
+
+def test_environment_yml_pins_equal_pyproject_dependencies():
+    in_yml = {normalise(r) for r in yml_pip_list(environment_yml())}
+    in_toml = {normalise(r) for r in pyproject()["dependencies"]}
+    assert in_yml == in_toml, (
+        "environment.yml and pyproject.toml disagree.\n"
+        f"only in environment.yml: {sorted(in_yml - in_toml)}\n"
+        f"only in pyproject.toml:  {sorted(in_toml - in_yml)}")
+
+
+@pytest.mark.parametrize("where", ["dependencies", "test extra", "environment.yml"])
+def test_every_requirement_is_an_exact_pin(where):
+    requirements = {
+        "dependencies": pyproject()["dependencies"],
+        "test extra": pyproject()["optional-dependencies"]["test"],
+        "environment.yml": yml_pip_list(environment_yml()),
+    }[where]
+    assert requirements, f"no requirements in {where}"
+    loose = [r for r in requirements if not PIN.match(r)]
+    assert not loose, f"not an exact `name==version` pin in {where}: {loose}"
+
+
+# -- run.py ------------------------------------------------------------------------
+
+def test_run_py_help_lists_the_commands():
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for command in ["lab", "test", "build", "env"]:
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.M), (
+            f"`run.py --help` does not list `{command}`:\n{result.stdout}")
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_sync_work_copies_the_course_into_an_empty_work_folder(tmp_path):
+    course, work = tmp_path / "course", tmp_path / "work"
+    write(course / "01-a" / "a.ipynb", "release 1")
+    write(course / "01-a" / "data" / "x.csv", "1,2")
+    write(course / "01-a" / ".ipynb_checkpoints" / "a-checkpoint.ipynb", "noise")
+
+    result = run.sync_work(course, work)
+
+    assert result.added == ["01-a/a.ipynb", "01-a/data/x.csv"]
+    assert result.kept == []
+    assert (work / "01-a" / "a.ipynb").read_text() == "release 1"
+    assert (work / "01-a" / "data" / "x.csv").read_text() == "1,2"
+    assert not (work / "01-a" / ".ipynb_checkpoints").exists()
+    assert run.sync_work(course, work) == ([], []), "a second sync changes nothing"
+
+
+def test_sync_work_never_overwrites_the_students_notebook(tmp_path):
+    course, work = tmp_path / "course", tmp_path / "work"
+    write(course / "01-a" / "a.ipynb", "release 1")
+    run.sync_work(course, work)
+    write(work / "01-a" / "a.ipynb", "my answers")
+
+    assert run.sync_work(course, work) == ([], []), "a student's edit alone is not reported"
+
+    write(course / "01-a" / "a.ipynb", "release 2")
+    write(course / "02-b" / "b.ipynb", "new notebook")
+    result = run.sync_work(course, work)
+
+    assert (work / "01-a" / "a.ipynb").read_text() == "my answers"
+    assert result.kept == ["01-a/a.ipynb"]
+    assert result.added == ["02-b/b.ipynb"]
+    assert (work / "02-b" / "b.ipynb").read_text() == "new notebook"
+
+
+def test_sync_work_brings_back_a_deleted_notebook_at_its_new_release(tmp_path):
+    course, work = tmp_path / "course", tmp_path / "work"
+    write(course / "01-a" / "a.ipynb", "release 1")
+    run.sync_work(course, work)
+    write(course / "01-a" / "a.ipynb", "release 2")
+    (work / "01-a" / "a.ipynb").unlink()
+
+    result = run.sync_work(course, work)
+
+    assert result.added == ["01-a/a.ipynb"]
+    assert (work / "01-a" / "a.ipynb").read_text() == "release 2"
+    assert run.sync_work(course, work) == ([], [])
+
+
+def test_sync_work_keeps_a_differing_copy_it_has_no_record_of(tmp_path):
+    course, work = tmp_path / "course", tmp_path / "work"
+    write(course / "01-a" / "a.ipynb", "release 1")
+    write(work / "01-a" / "a.ipynb", "copied by hand, then edited")
+
+    assert run.sync_work(course, work) == ([], ["01-a/a.ipynb"])
+    assert (work / "01-a" / "a.ipynb").read_text() == "copied by hand, then edited"
+    assert run.sync_work(course, work) == ([], []), "reported once"
+    assert json.loads((work / run.SYNC_RECORD).read_text())["01-a/a.ipynb"]
+
+
+def test_python_version_guard():
+    assert run.python_version_problem((3, 11, 7, "final", 0), "/usr/bin/python3") is None
+    message = run.python_version_problem((3, 10, 12, "final", 0), "/usr/bin/python3")
+    assert "3.10.12" in message and "/usr/bin/python3" in message
+    assert "Python 3.11" in message and "py -3.11 run.py" in message
+    assert "3.12.1" in run.python_version_problem((3, 12, 1, "final", 0), "python3")
+
+
+# -- the README's commands, .ci/run, .gitignore --------------------------------------
+
+def readme_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```[^\n]*\n(.*?)^```", text, re.M | re.S)
+    assert block, "README.md has no code block"
+    lines = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    return [line for line in lines if line]
+
+
+def test_readme_opens_with_the_two_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    before = text[:text.index("```")].strip().splitlines()
+    assert before[0].startswith("# ") and len([l for l in before if l.strip()]) == 2, (
+        "README.md must open with a title and one sentence, then the commands")
+    assert readme_commands()[:2] == ["python3 run.py lab", "python3 run.py test"]
+    assert "py -3.11 run.py lab" in text and "py -3.11 run.py test" in text
+
+
+def test_ci_runs_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "set -euo pipefail" in script
+    runs = [line.strip() for line in script.splitlines() if "run.py" in line]
+    assert runs == [readme_commands()[1]], f".ci/run runs {runs}"
+    if os.name != "nt":
+        assert os.access(ROOT / ".ci" / "run", os.X_OK), ".ci/run is not executable"
+
+
+@pytest.mark.parametrize("entry", [
+    ".venv/", "work/", "submitted/", "autograded/", "feedback/", "release/", "exchange/",
+    "gradebook.db", "gradebook.db-journal", "*.csv", "__pycache__/", "*.egg-info/",
+    ".ipynb_checkpoints/", ".pytest_cache/", "build/", "dist/",
+])
+def test_gitignore_lists_the_runtime_folders(entry):
+    lines = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert entry in lines or "/" + entry in lines, f".gitignore lacks {entry}"
