@@ -162,7 +162,8 @@ def first_difference(built, committed):
     for index, (a, b) in enumerate(zip(cells_a, cells_b)):
         if a != b:
             part = next((k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)), "?")
-            return f"cell {index} ({a.get('id', '?')}), its {part}"
+            new, old = json.dumps(a.get(part))[:400], json.dumps(b.get(part))[:400]
+            return f"cell {index} ({a.get('id', '?')}), its {part}:\n    built:     {new}\n    committed: {old}"
     return f"{len(cells_a)} cells against {len(cells_b)}"
 
 

@@ -119,3 +119,49 @@ def autograded(course, student, assignment):
     """The autograded notebook of one student, loaded."""
     (path,) = notebooks(Path(course) / "autograded" / student / assignment)
     return load(path)
+
+
+# -- system packages -------------------------------------------------------------
+
+def debian_package(binary, package, *, ci=None, install=None):
+    """The path of ``binary``, installing Debian's ``package`` with apt-get where it can.
+
+    Returns (path, None) when the binary is there, else (None, reason). A test
+    that needs the binary skips with the reason, except under CI=true, where
+    it must run and so fails instead (see :func:`require_binary`).
+    """
+    found = shutil.which(binary)
+    if found:
+        return found, None
+    if install is None:
+        install = _apt_get_install
+    reason = install(package)
+    found = shutil.which(binary)
+    return (found, None) if found else (None, reason or f"{binary} is still missing after installing {package}")
+
+
+def _apt_get_install(package):
+    """Install a Debian package; None on success, else why not."""
+    if not shutil.which("apt-get"):
+        return f"{package} is not installed and there is no apt-get here"
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        return f"{package} is not installed; install it with `sudo apt-get install {package}`"
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+        done = subprocess.run(command, capture_output=True, text=True,
+                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if done.returncode != 0:
+            return f"`{' '.join(command)}` failed: {done.stderr.strip()[-300:]}"
+    return None
+
+
+def require_binary(binary, package, **kwargs):
+    """The path of ``binary``; otherwise skip with a printed reason, or fail under CI=true."""
+    import pytest
+
+    path, reason = debian_package(binary, package, **kwargs)
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run this test: {reason}")
+    print(f"skipped: {reason}")
+    pytest.skip(reason)
