@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from backproplab.messages import text
 
-from .checks import *  # noqa: F401,F403  (registers every check)
+from . import checks  # noqa: F401  (registers every check)
 from .contract import EVIDENCE_MIME, REGISTRY, Verdict
 
 

@@ -72,6 +72,9 @@ EN = {
     "mistake.precedence": "Likely mistake: missing parentheses; only f(x - h) was divided by 2h.",
     "mistake.step_squared": "Likely mistake: dividing by 2h^2; a difference quotient divides by the distance 2h.",
     "mistake.ignored_h": "Likely mistake: the step h passed in was ignored (a fixed step was used instead).",
+    # -- notebook 01 (gradient intuition) --------------------------------------
+    # -- notebooks 02 and 03 (chain rule, graphs, Value) ------------------------
+    # -- plots ----------------------------------------------------------------------
 }
 
 PT_BR = {
@@ -133,6 +136,9 @@ PT_BR = {
     "mistake.precedence": "Erro provável: faltam parênteses; só f(x - h) foi dividido por 2h.",
     "mistake.step_squared": "Erro provável: dividir por 2h^2; um quociente de diferenças divide pela distância 2h.",
     "mistake.ignored_h": "Erro provável: o passo h recebido foi ignorado (usou-se um passo fixo).",
+    # -- notebook 01 (gradient intuition) --------------------------------------
+    # -- notebooks 02 and 03 (chain rule, graphs, Value) ------------------------
+    # -- plots ----------------------------------------------------------------------
 }
 
 CATALOGUES = {"en": EN, "pt_BR": PT_BR}

@@ -22,13 +22,13 @@ def _cell(folder, exercise):
 @pytest.mark.parametrize("exercise,mistake", WRONG, ids=[f"{e.test_cell}-{m}" for e, m in WRONG])
 def test_wrong_implementation_fails(folder, exercise, mistake):
     with pytest.raises(AssertionError):
-        harness.run_test_cell(_cell(folder, exercise), {exercise.name: exercise.wrong[mistake]})
+        harness.run_test_cell(_cell(folder, exercise), exercise.names(exercise.wrong[mistake]))
 
 
 @pytest.mark.parametrize("folder", [harness.SOURCE, harness.COURSE], ids=["source", "course"])
 @pytest.mark.parametrize("exercise,alternative", RIGHT, ids=[f"{e.test_cell}-{a}" for e, a in RIGHT])
 def test_correct_alternative_passes(folder, exercise, alternative):
-    printed = harness.run_test_cell(_cell(folder, exercise), {exercise.name: exercise.right[alternative]})
+    printed = harness.run_test_cell(_cell(folder, exercise), exercise.names(exercise.right[alternative]))
     assert printed.startswith("OK ")
 
 

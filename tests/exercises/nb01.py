@@ -1,25 +1,8 @@
-"""Wrong and right implementations of every graded exercise, for the mutation harness.
-
-Each wrong implementation is a mistake students make (CHECKS.md, "Measuring
-the power of the tests"); each must fail the exercise's test cell. Each right
-one is a correct alternative (another formula, a loop instead of a vector
-expression, a stable instead of a naive form); each must pass. tests/
-test_exercises.py runs them all against the test cells as written in source/
-(hidden tests included) and in course/ (visible tests only).
-"""
-
-from dataclasses import dataclass, field
+"""Notebook 01, gradient intuition: wrong and right implementations of its exercises."""
 
 import numpy as np
 
-
-@dataclass
-class Exercise:
-    assignment: str
-    test_cell: str  # grade_id of the test cell
-    name: str  # the name the test cell gives the student's object
-    wrong: dict = field(default_factory=dict)
-    right: dict = field(default_factory=dict)
+from . import Exercise
 
 
 # -- 01 gradient intuition -------------------------------------------------------------
