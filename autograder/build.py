@@ -46,6 +46,7 @@ def isolated_env(scratch):
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         env[name] = str(Path(scratch) / name.lower())
     env["PYTHONHASHSEED"] = "0"
+    env.pop("MPLBACKEND", None)  # the kernel draws inline, as for students
     env.pop("BACKPROPLAB_GRADING", None)
     env.pop("BACKPROPLAB_LANG", None)
     return env

@@ -23,7 +23,7 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.
 for _name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
     os.environ[_name] = str(SCRATCH / _name.lower())
 os.environ["PYTHONHASHSEED"] = "0"
-os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.pop("MPLBACKEND", None)  # kernels must draw inline, as for students
 os.environ.pop("BACKPROPLAB_GRADING", None)
 os.environ.pop("BACKPROPLAB_LANG", None)
 
