@@ -27,9 +27,22 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Deleted test cells are put back (with their points) instead of vanishing.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback never shows hidden tests.
+# Feedback never shows hidden tests, neither in the cells nor in tracebacks.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.ScrubHiddenTests",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# zip_collect: how the learning platform names downloaded submissions.
+# Choose with BACKPROPLAB_LMS=canvas (default) or moodle; each pattern gives
+# nbgrader the student id and the notebook's name (tests/test_collect.py).
+LMS_FILE_PATTERNS = {
+    # lastfirst_12345_67890_gradient_intuition.ipynb, _LATE_ when late, -1 when re-uploaded
+    "canvas": r".*/(?P<last_name>[^/_]+)(?:_LATE)?_(?P<student_id>\d+)_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$",
+    # Ana Souza_123456_assignsubmission_file_/gradient_intuition.ipynb (a folder per student),
+    # or the older flat form Ana Souza_123456_assignsubmission_file_gradient_intuition.ipynb
+    "moodle": r".*/(?P<first_name>[^/_]+)_(?P<student_id>\d+)_assignsubmission_file_/?(?P<file_id>[^/]+?)\.ipynb$",
+}
+c.FileNameCollectorPlugin.named_regexp = LMS_FILE_PATTERNS[os.environ.get("BACKPROPLAB_LMS", "canvas")]

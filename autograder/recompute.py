@@ -96,19 +96,45 @@ def judge_calls(source, outputs):
     return results
 
 
-def judge_notebook(nb):
-    """{grade_id: CellVerdict} for every graded code cell of a notebook (a dict, as in the file)."""
-    verdicts = {}
+def trusted_cells(nb):
+    """{grade_id: (source, points)} of the graded code cells of a notebook (a dict, as in the file).
+
+    Applied to a master (or to a notebook whose test cells nbgrader restored),
+    this is what the grader trusts: the calls to expect and their points.
+    """
+    cells = {}
     for cell in nb.get("cells", []):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") != "code" or not meta.get("grade"):
+        if cell.get("cell_type") == "code" and meta.get("grade"):
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            cells[meta["grade_id"]] = (source, float(meta.get("points", 0)))
+    return cells
+
+
+def judge_cells(trusted, nb):
+    """{grade_id: CellVerdict}: each trusted test cell judged from the evidence in ``nb``'s outputs.
+
+    trusted: {grade_id: (source, points)} (see :func:`trusted_cells`); nb: the
+    graded notebook, untrusted: only its outputs are read, as evidence.
+    """
+    outputs = {}
+    for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+        if not isinstance(cell, dict):
             continue
-        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        results = judge_calls(source, cell.get("outputs", []))
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in trusted and grade_id not in outputs and isinstance(cell.get("outputs"), list):
+            outputs[grade_id] = cell["outputs"]
+    verdicts = {}
+    for grade_id, (source, points) in trusted.items():
+        results = judge_calls(source, outputs.get(grade_id, []))
         reasons = [verdict.message for _, _, verdict in results if not verdict.passed]
         if not results:
             reasons.append(text("check.no_calls"))
         passed = not reasons
-        verdicts[meta["grade_id"]] = CellVerdict(meta["grade_id"], passed,
-                                                 float(meta.get("points", 0)) if passed else 0.0, reasons)
+        verdicts[grade_id] = CellVerdict(grade_id, passed, points if passed else 0.0, reasons)
     return verdicts
+
+
+def judge_notebook(nb):
+    """{grade_id: CellVerdict} for a notebook whose test cells are trusted (restored by nbgrader)."""
+    return judge_cells(trusted_cells(nb), nb)
