@@ -28,6 +28,7 @@ import socket
 import struct
 import sys
 import tempfile
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
 CLONE_NEWNS = 0x00020000
@@ -58,6 +59,7 @@ class Spec:
     keep: list = field(default_factory=list)  # paths inside them to bind back
     writable: list = field(default_factory=list)  # folders the unprivileged user must own
     drop_to_nobody: bool = True
+    namespaces: bool = True  # False: limits only (what a machine without namespaces gets)
 
 
 def command(spec, argv):
@@ -133,6 +135,22 @@ def _hide(folders, keep):
     return kept
 
 
+def closed_ancestors(paths):
+    """Folders above ``paths`` that an unprivileged user cannot enter (e.g. /root)."""
+    found = set()
+    for path in paths:
+        for parent in Path(path).resolve().parents:
+            if parent != Path("/") and not os.stat(parent).st_mode & 0o001:
+                found.add(str(parent))
+    return found
+
+
+def outermost(folders):
+    """The folders not inside another one of them."""
+    folders = sorted(set(folders))
+    return [f for f in folders if not any(f != o and f.startswith(o.rstrip(os.sep) + os.sep) for o in folders)]
+
+
 def _limit(limits, as_nobody):
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
@@ -162,11 +180,14 @@ def apply(spec):
     if os.getsid(0) != os.getpid():
         os.setsid()
     try:
+        if not spec.namespaces:
+            raise OSError("namespaces were not asked for")
         report["namespaces"] = _enter_namespaces()
         _loopback_up()
         report["network"] = "none (own loopback only)"
-        report["hidden"] = spec.hide
-        report["kept"] = _hide(spec.hide, spec.keep)
+        hide = outermost(list(spec.hide) + sorted(closed_ancestors(spec.keep)))
+        report["hidden"] = hide
+        report["kept"] = _hide(hide, spec.keep)
     except OSError as exc:
         report["warnings"].append(f"no namespaces here ({exc}): the network is reachable and "
                                   f"{', '.join(spec.hide) or 'nothing'} is readable by the submission")

@@ -1,0 +1,90 @@
+"""The sandbox: no network, the course hidden, limits that bind, and a loud fallback without namespaces."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from autograder import sandbox
+
+PROBE = textwrap.dedent("""
+    import json, os, resource, socket, sys
+    try:
+        listed = sorted(os.listdir(sys.argv[1]))
+    except OSError:
+        listed = []
+    out = {"uid": os.geteuid(), "hidden": listed,
+           "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
+           "as": resource.getrlimit(resource.RLIMIT_AS)[0]}
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=3).close()
+        out["network"] = "reachable"
+    except OSError:
+        out["network"] = "unreachable"
+    try:
+        open(os.path.join(sys.argv[1], "secret.txt")).read()
+        out["secret"] = "read"
+    except OSError:
+        out["secret"] = "hidden"
+    print(json.dumps(out))
+""")
+
+
+def _run(tmp_path, **spec_fields):
+    secret = tmp_path / "course"
+    secret.mkdir()
+    (secret / "secret.txt").write_text("answers")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "probe.py").write_text(PROBE)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    report = tmp_path / "report.json"
+    spec = sandbox.Spec(report=str(report), hide=[str(secret)], keep=[sys.prefix, sys.base_prefix, str(work)],
+                        writable=[str(work)], limits=sandbox.Limits(processes=64), **spec_fields)
+    done = subprocess.run(sandbox.command(spec, [sys.executable, str(work / "probe.py"), str(secret),
+                                                 str(listener.getsockname()[1])]),
+                          capture_output=True, text=True, start_new_session=True, timeout=60)
+    listener.close()
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), json.loads(report.read_text()), done.stderr
+
+
+def test_inside_the_sandbox_the_course_and_the_network_are_out_of_reach(tmp_path):
+    seen, report, _ = _run(tmp_path)
+    if not report["namespaces"]:
+        pytest.skip(f"no namespaces on this machine: {report['warnings']}")
+    assert seen["network"] == "unreachable" and seen["secret"] == "hidden" and seen["hidden"] == []
+    assert report["network"].startswith("none")
+    if os.geteuid() == 0:
+        assert seen["uid"] == sandbox.NOBODY and report["user"] == sandbox.NOBODY
+        assert seen["nproc"] == 64
+    assert seen["as"] == sandbox.Limits().memory
+
+
+def test_without_namespaces_grading_still_runs_and_says_so(tmp_path):
+    seen, report, stderr = _run(tmp_path, namespaces=False)
+    assert report["namespaces"] is None and report["warnings"]
+    assert "WARNING (sandbox)" in stderr
+    assert seen["network"] == "reachable" and seen["secret"] == "read"
+    assert seen["as"] == sandbox.Limits().memory
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping to an unprivileged user needs root")
+def test_the_process_limit_binds_even_when_the_grader_is_root(tmp_path):
+    work = tmp_path / "w"
+    work.mkdir()
+    code = ("import os\nmade = 0\nkids = []\nfor _ in range(100):\n    try:\n        pid = os.fork()\n"
+            "    except OSError:\n        break\n    if pid == 0:\n        import time; time.sleep(2); os._exit(0)\n"
+            "    kids.append(pid)\nprint(len(kids))\nfor pid in kids:\n    os.waitpid(pid, 0)\n")
+    spec = sandbox.Spec(keep=[sys.prefix, sys.base_prefix], writable=[str(work)],
+                        limits=sandbox.Limits(processes=20))
+    done = subprocess.run(sandbox.command(spec, [sys.executable, "-c", code]), capture_output=True, text=True,
+                          start_new_session=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 20
