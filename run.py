@@ -219,6 +219,11 @@ def cmd_build(args: List[str]) -> int:
     return run_child([str(venv_python()), "-m", "autograder.build", *args])
 
 
+def cmd_grade(args: List[str]) -> int:
+    ensure_environment()
+    return run_child([str(venv_python()), "-m", "autograder.grade", *args])
+
+
 def cmd_env(args: List[str]) -> int:
     print(ensure_environment())
     return 0
@@ -231,6 +236,8 @@ COMMANDS = {
                        "(further arguments go to pytest)"),
     "build": (cmd_build, "regenerate course/ and solutions/ from source/ "
                          "(further arguments go to autograder.build)"),
+    "grade": (cmd_grade, "grade a class: `grade autograde ASSIGNMENT`, `grade export` "
+                         "(further arguments go to autograder.grade)"),
     "env": (cmd_env, "only create or update the environment in .venv/ and print its path"),
 }
 

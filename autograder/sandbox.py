@@ -3,7 +3,8 @@
 ``python -m autograder.sandbox SPEC_JSON -- command ...`` applies, in order,
 
 1. a new session (the grader kills the whole process group at the end);
-2. new mount and network namespaces (as root, or inside a user namespace
+2. new mount, network and PID namespaces (every process left behind dies with
+   the command) (as root, or inside a user namespace
    when the kernel allows unprivileged ones): the network is reduced to a
    loopback of its own, and the folders named in ``hide`` are covered by
    empty ones, except the paths in ``keep`` (the Python installation and the
@@ -32,6 +33,7 @@ from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
@@ -81,10 +83,10 @@ def _call(name, *args):
 def _enter_namespaces():
     """New mount and network namespaces; in a user namespace when not root."""
     if os.geteuid() == 0:
-        _call("unshare", CLONE_NEWNS | CLONE_NEWNET)
+        _call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID)
         return "root"
     uid, gid = os.geteuid(), os.getegid()
-    _call("unshare", CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET)
+    _call("unshare", CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID)
     with open("/proc/self/setgroups", "w") as f:
         f.write("deny")
     with open("/proc/self/uid_map", "w") as f:
@@ -92,6 +94,21 @@ def _enter_namespaces():
     with open("/proc/self/gid_map", "w") as f:
         f.write(f"0 {gid} 1")
     return "user namespace"
+
+
+def _become_init():
+    """Fork into the new PID namespace: the child is its process 1, and when it ends
+    the kernel kills every process left in the namespace. The parent waits and
+    passes on the exit status."""
+    child = os.fork()
+    if child:
+        while True:
+            try:
+                _, status = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 
 
 def _loopback_up():
@@ -183,6 +200,7 @@ def apply(spec):
         if not spec.namespaces:
             raise OSError("namespaces were not asked for")
         report["namespaces"] = _enter_namespaces()
+        _become_init()
         _loopback_up()
         report["network"] = "none (own loopback only)"
         hide = outermost(list(spec.hide) + sorted(closed_ancestors(spec.keep)))

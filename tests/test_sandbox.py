@@ -88,3 +88,21 @@ def test_the_process_limit_binds_even_when_the_grader_is_root(tmp_path):
                           start_new_session=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) < 20
+
+
+def test_processes_left_behind_die_with_the_command(tmp_path):
+    marker = tmp_path / "w"
+    marker.mkdir()
+    code = ("import os, subprocess, sys\n"
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'], start_new_session=True)\n"
+            "print(p.pid)\n")
+    spec = sandbox.Spec(keep=[sys.prefix, sys.base_prefix], writable=[str(marker)])
+    report = tmp_path / "r.json"
+    spec.report = str(report)
+    done = subprocess.run(sandbox.command(spec, [sys.executable, "-c", code]), capture_output=True, text=True,
+                          start_new_session=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    if not json.loads(report.read_text())["namespaces"]:
+        pytest.skip("no PID namespace on this machine")
+    survivors = subprocess.run(["pgrep", "-f", "time.sleep\\(30\\)"], capture_output=True, text=True).stdout
+    assert survivors.strip() == "", "a process escaped the sandbox"
