@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 COURSE = ROOT / "course"
 WORK = ROOT / "work"
+PROFILES = ROOT / "jupyter"  # Jupyter configuration folders: student/ and instructor/
 STAMP = VENV / "backproplab-install.json"
 LOG = VENV / "backproplab-install.log"
 PIP = "pip==25.3"
@@ -128,9 +129,23 @@ def ensure_environment(extras: List[str] = ()) -> Path:
     return VENV
 
 
-def run_child(cmd: List[str]) -> int:
+def lab_environ(profile: str) -> dict:
+    """venv_environ() with the profile jupyter/<profile> in force and BLAS on one thread.
+
+    JUPYTER_CONFIG_PATH outranks every other configuration folder, the
+    environment's too, where nbgrader turns all its extensions on.
+    """
+    env = venv_environ()
+    paths = [str(PROFILES / profile), env.get("JUPYTER_CONFIG_PATH", "")]
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in paths if p)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
+    return env
+
+
+def run_child(cmd: List[str], env: dict | None = None) -> int:
     """Run cmd with the venv on PATH; Ctrl-C goes to the child, which decides."""
-    child = subprocess.Popen(cmd, cwd=ROOT, env=venv_environ())
+    child = subprocess.Popen(cmd, cwd=ROOT, env=env or venv_environ())
     while True:
         try:
             return child.wait()
@@ -206,7 +221,16 @@ def cmd_lab(args: List[str]) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     say("starting JupyterLab in %s (stop it with Ctrl-C)" % WORK)
-    return run_child(cmd + args)
+    return run_child(cmd + args, lab_environ("student"))
+
+
+def cmd_instructor(args: List[str]) -> int:
+    ensure_environment()
+    cmd = [str(venv_python()), "-m", "jupyterlab", "--ServerApp.root_dir=%s" % ROOT]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    say("starting JupyterLab with the formgrader in %s (stop it with Ctrl-C)" % ROOT)
+    return run_child(cmd + args, lab_environ("instructor"))
 
 
 def cmd_test(args: List[str]) -> int:
@@ -232,6 +256,8 @@ def cmd_env(args: List[str]) -> int:
 COMMANDS = {
     "lab": (cmd_lab, "create the environment, update work/ from course/ and open JupyterLab "
                      "at notebook 01 (further arguments go to jupyter lab)"),
+    "instructor": (cmd_instructor, "open JupyterLab at the repository root with nbgrader's "
+                                   "formgrader (further arguments go to jupyter lab)"),
     "test": (cmd_test, "create the environment with the test tools and run pytest "
                        "(further arguments go to pytest)"),
     "build": (cmd_build, "regenerate course/ and solutions/ from source/ "

@@ -125,12 +125,30 @@ def _normalise_text(value):
     return value
 
 
+def _merge_streams(outputs):
+    """Adjacent outputs of one stream joined: how a kernel splits printed text varies with timing."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] = _joined(previous["text"]) + _joined(output["text"])
+        else:
+            merged.append(output)
+    return merged
+
+
+def _joined(text):
+    return "".join(text) if isinstance(text, list) else text
+
+
 def normalise_notebook(nb):
     """An answer key without what legitimately varies between builds.
 
     Removed or masked: the Python patch version, execution timings, image
-    bytes, memory addresses, temporary paths and process ids in text, and all
-    outputs of cells tagged ``output-varies``. Kept: every source, every
+    bytes, memory addresses, temporary paths and process ids in text, the
+    way a stream's text is split into outputs, and all outputs of cells
+    tagged ``output-varies``. Kept: every source, every
     nbgrader metadata field, execution counts and all other outputs.
     """
     nb = json.loads(json.dumps(nb))
@@ -140,6 +158,7 @@ def normalise_notebook(nb):
         if VARIES_TAG in cell.get("metadata", {}).get("tags", []):
             cell["outputs"] = ["<varies>"]
             continue
+        cell["outputs"] = _merge_streams(cell.get("outputs", []))
         for output in cell.get("outputs", []):
             if "text" in output:
                 output["text"] = _normalise_text(output["text"])

@@ -44,6 +44,22 @@ def compare(got, expected, noise=0.0, *, what, mistakes=None, factors=None):
     raise Reject("\n".join(lines))
 
 
+def reject_if_numerical(got, exact, noise, *, what):
+    """:class:`Reject` when ``got`` matches finite differences but not the exact derivative.
+
+    An analytic answer differs from the exact reference by rounding only (a
+    few units in the last place of the values involved); a finite-difference
+    answer differs by at least its own rounding noise ``noise`` (eps |f| / h).
+    Passing requires |got - exact| <= 1e-12 max|exact| + 1e-2 noise, far below
+    finite-difference accuracy (measured in tests/test_checks.py).
+    """
+    got = np.asarray(got, dtype=np.float64)
+    exact = np.asarray(exact, dtype=np.float64)
+    tolerance = 1e-12 * np.max(np.abs(exact), initial=0.0) + 1e-2 * np.asarray(noise) + 1e-300
+    if np.any(np.abs(got - exact) > tolerance):
+        raise Reject(text("check.numerical_not_analytic", what=what))
+
+
 def recognise(got, expected, noise, mistakes, factors):
     """A sentence naming the likely mistake, or "" when none is recognised."""
     for key, predicted in mistakes.items():

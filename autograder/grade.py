@@ -111,14 +111,17 @@ def make_template(root, assignment, scratch, env):
 
 # -- one submission (in a worker process) ------------------------------------------------
 
-def _sandbox_spec(root, work, scratch, report):
+FIRST_UID = 61000  # users 61000..61999 grade submissions (no account needed)
+
+
+def _sandbox_spec(root, work, scratch, report, uid):
     import autograder
     import backproplab
 
     keep = sorted({sys.prefix, sys.base_prefix, str(Path(autograder.__file__).parent),
                    str(Path(backproplab.__file__).parent), str(work)})
     hide = [str(Path(root).resolve()), str(Path(scratch).resolve())]
-    return sandbox.Spec(report=str(report), hide=hide, keep=keep, writable=[str(work)])
+    return sandbox.Spec(report=str(report), hide=hide, keep=keep, writable=[str(work)], uid=uid)
 
 
 def _nbgrader_reason(log):
@@ -187,7 +190,7 @@ def precheck(folder, names):
     return ""
 
 
-def grade_one(root, assignment, student, folder, template, masters, batch, settings):
+def grade_one(root, assignment, student, folder, template, masters, batch, settings, uid=sandbox.NOBODY):
     """Autograde one submission in its sandbox and judge it; returns a plain dict."""
     result = {"student": student, "assignment": assignment, "digest": digest(folder),
               "status": "not graded", "reason": "", "score": 0.0,
@@ -209,7 +212,7 @@ def grade_one(root, assignment, student, folder, template, masters, batch, setti
                     "BACKPROPLAB_GRADING": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                     "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
         report = Path(batch) / f"{work.name}.isolation.json"
-        argv = sandbox.command(_sandbox_spec(root, work, Path(batch).parent, report), [
+        argv = sandbox.command(_sandbox_spec(root, work, Path(batch).parent, report, uid), [
             sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force",
             f"--CourseDirectory.root={work}", f"--CourseDirectory.db_url=sqlite:///{work}/gradebook.db",
             f"--Execute.timeout={settings.cell_timeout}", "--Execute.interrupt_on_timeout=True"])
@@ -346,8 +349,9 @@ def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=
         batch = Path(scratch) / "batch"
         batch.mkdir(mode=0o711)
         with concurrent.futures.ProcessPoolExecutor(max_workers=settings.workers) as pool:
-            futures = {pool.submit(grade_one, root, assignment, s, f, template, masters, batch, settings): s
-                       for s, f in todo}
+            futures = {pool.submit(grade_one, root, assignment, s, f, template, masters, batch, settings,
+                                   FIRST_UID + index % 1000): s
+                       for index, (s, f) in enumerate(todo)}
             for future in concurrent.futures.as_completed(futures):
                 student = futures[future]
                 try:

@@ -11,8 +11,9 @@
    course's packages), which are bound back in;
 3. resource limits: address space, CPU seconds, file size, processes,
    no core files;
-4. when started as root, an unprivileged user (``nobody``), since
-   RLIMIT_NPROC does not bind root;
+4. when started as root, an unprivileged user (``nobody`` by default; the
+   grader gives each concurrent submission a user of its own, since
+   RLIMIT_NPROC counts the processes of a user, and does not bind root);
 
 writes what it achieved to ``report`` (JSON) and then replaces itself with
 the command. What could not be had is recorded, warned about on stderr, and
@@ -61,6 +62,7 @@ class Spec:
     keep: list = field(default_factory=list)  # paths inside them to bind back
     writable: list = field(default_factory=list)  # folders the unprivileged user must own
     drop_to_nobody: bool = True
+    uid: int = NOBODY  # the unprivileged user (one per concurrent submission: RLIMIT_NPROC counts per user)
     namespaces: bool = True  # False: limits only (what a machine without namespaces gets)
 
 
@@ -180,14 +182,14 @@ def _limit(limits, as_nobody):
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
 
-def _drop_to_nobody(writable):
+def _drop_to_nobody(writable, uid):
     for folder in writable:
         for root, dirs, files in os.walk(folder):
             for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-                os.chown(name, NOBODY, NOBODY, follow_symlinks=False)
+                os.chown(name, uid, uid, follow_symlinks=False)
     os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
+    os.setgid(uid)
+    os.setuid(uid)
 
 
 def apply(spec):
@@ -212,8 +214,8 @@ def apply(spec):
     as_nobody = spec.drop_to_nobody and os.geteuid() == 0 and report["namespaces"] == "root"
     _limit(spec.limits, as_nobody)
     if as_nobody:
-        _drop_to_nobody(spec.writable)
-        report["user"] = NOBODY
+        _drop_to_nobody(spec.writable, spec.uid)
+        report["user"] = spec.uid
     elif os.geteuid() == 0:
         report["warnings"].append("running as root: the process limit does not bind")
     return report

@@ -7,12 +7,14 @@ that keeps away from kinks, poles and saturation (CHECKS.md, "Inputs that do
 not lie").
 
 - ``SCALAR``: f: R -> R, sampled as ``sample(rng, count) -> (count,)``;
-- ``TO_SCALAR``: f: R^n -> R, sampled as ``sample(rng, n) -> (n,)``;
+- ``TO_SCALAR``: f: R^n -> R, sampled as ``sample(rng, n) -> (n,)``, each with
+  its analytic ``gradient(x) -> (n,)`` (a reference for checks that need one,
+  such as a descent loop's);
 - ``TO_VECTOR``: f: R^n -> R^m with m fixed by n (``out_size(n)``).
 """
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -23,6 +25,7 @@ class Function:
     forward: Callable
     sample: Callable
     out_size: Callable = staticmethod(lambda n: n)
+    gradient: Optional[Callable] = None  # analytic gradient x (n,) -> (n,), where given
 
 
 def _uniform(low, high):
@@ -56,9 +59,23 @@ def _rosenbrock(x):
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
+def _rosenbrock_gradient(x):
+    # d/dx_j of 100 (x_{j+1} - x_j^2)^2 + (1 - x_j)^2, summed over the terms that hold x_j
+    g = np.zeros_like(x, dtype=np.float64)
+    r = x[1:] - x[:-1] ** 2
+    g[:-1] = -400.0 * x[:-1] * r - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * r
+    return g
+
+
 def _bowl(x):
     weights = np.arange(1, x.size + 1, dtype=np.float64)
     return np.sum(weights * x**2) / 2.0
+
+
+def _bowl_gradient(x):
+    # f = sum_j j x_j^2 / 2, so df/dx_j = j x_j
+    return np.arange(1, x.size + 1, dtype=np.float64) * x
 
 
 def _pairs(x):
@@ -84,10 +101,12 @@ SCALAR = {
 TO_SCALAR = {
     f.name: f
     for f in [
-        Function("bowl", _bowl, _uniform(-2, 2), lambda n: 1),
-        Function("rosenbrock", _rosenbrock, _uniform(-1.5, 1.5), lambda n: 1),
-        Function("logsumexp", _logsumexp, lambda rng, n: np.clip(rng.normal(0, 1.5, n), -4, 4), lambda n: 1),
-        Function("norm", lambda x: np.sqrt(np.sum(x**2)), _away_from_zero, lambda n: 1),
+        Function("bowl", _bowl, _uniform(-2, 2), lambda n: 1, _bowl_gradient),
+        Function("rosenbrock", _rosenbrock, _uniform(-1.5, 1.5), lambda n: 1, _rosenbrock_gradient),
+        Function("logsumexp", _logsumexp, lambda rng, n: np.clip(rng.normal(0, 1.5, n), -4, 4), lambda n: 1,
+                 _softmax),
+        Function("norm", lambda x: np.sqrt(np.sum(x**2)), _away_from_zero, lambda n: 1,
+                 lambda x: x / np.sqrt(np.sum(x**2))),
     ]
 }
 

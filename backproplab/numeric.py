@@ -140,8 +140,10 @@ def forward_difference(f, x, h=None):
 def complex_step(f, x, h=1e-20):
     """f'(x) ~ Im f(x + ih) / h: nothing is subtracted, so machine precision at h = 1e-20.
 
-    Works only for code that extends analytically to complex x (numpy's sin, exp,
-    +, *, ** do); np.abs, np.maximum, comparisons or float() break it, silently.
+    Works only while every operation in f carries the imaginary part along (numpy's
+    sin, exp, +, *, ** do; so does np.maximum away from its kink). Operations that drop
+    it give a wrong derivative: np.abs and .real silently (Im becomes 0), and casts to
+    float with a ComplexWarning.
     """
     x, h = _scalar_setup(f, x, h)
     z = np.complex128(complex(x, h))

@@ -93,3 +93,17 @@ def test_an_error_in_an_answer_key_fails_the_build(tmp_path):
     (target / harness.master(assignment).name).write_text(json.dumps(nb), encoding="utf-8")
     with pytest.raises(build.BuildError, match="error output in the answer key"):
         build.build(tmp_path / "out", source_root=root, log=lambda *_: None)
+
+
+def test_normalising_joins_a_stream_split_in_two_but_keeps_its_text():
+    a, b = _key(), _key()
+    cell = next(c for c in b["cells"] if any(o["output_type"] == "stream" for o in c.get("outputs", [])))
+    i = next(i for i, o in enumerate(cell["outputs"]) if o["output_type"] == "stream")
+    text = "".join(cell["outputs"][i]["text"]) if isinstance(cell["outputs"][i]["text"], list) else cell["outputs"][i]["text"]
+    cut = len(text) // 2
+    first = dict(cell["outputs"][i], text=text[:cut])
+    second = dict(cell["outputs"][i], text=text[cut:])
+    cell["outputs"][i:i + 1] = [first, second]
+    assert build.normalise_notebook(a) == build.normalise_notebook(b)
+    second["text"] = text[cut:] + "more"
+    assert build.normalise_notebook(a) != build.normalise_notebook(b)

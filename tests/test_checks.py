@@ -155,3 +155,30 @@ def test_a_transposed_square_matrix_is_named():
     expected = np.array([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(Reject, match="transpose"):
         compare(expected.T, expected, what="J")
+
+
+# -- an answer that is really a finite difference is told apart --------------------------------
+
+from backproplab import functions as _functions
+from backproplab import numeric as _numeric
+
+
+CASES_NUMERICAL = [(f, h) for f in ["rosenbrock", "logsumexp", "norm"] for h in [1e-4, 1e-5, 1e-6, 1e-7]]
+# On a quadratic the central difference has no truncation error: with a large step its
+# rounding can fall below what tells it apart, so only small steps are claimed there.
+CASES_NUMERICAL += [("bowl", 1e-6), ("bowl", 1e-7)]
+
+
+@pytest.mark.parametrize("function,step", CASES_NUMERICAL)
+def test_a_finite_difference_gradient_is_rejected_as_numerical(function, step):
+    f = _functions.TO_SCALAR[function].forward
+    with pytest.raises(AssertionError, match="numerical approximation"):
+        check_gradient(lambda x: _numeric.numerical_gradient(f, x, step), function=function, seed=3, n=4)
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_analytic_gradients_computed_another_way_are_not_taken_for_numerical(seed):
+    check_gradient(rosenbrock_gradient, function="rosenbrock", seed=seed, n=5)
+    check_gradient(lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum(), function="logsumexp", seed=seed, n=6)
+    check_gradient(lambda x: x / np.sqrt(x @ x), function="norm", seed=seed, n=5)
+    check_gradient(lambda x: np.array([(i + 1) * v for i, v in enumerate(x)]), function="bowl", seed=seed, n=4)

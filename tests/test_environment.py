@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.+!-]*$")
+PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z0-9,_-]+\])?==[0-9][0-9A-Za-z.+!-]*$")
 
 
 def load_run():
@@ -64,11 +64,12 @@ def test_environment_yml_pins_equal_pyproject_dependencies():
         f"only in pyproject.toml:  {sorted(in_toml - in_yml)}")
 
 
-@pytest.mark.parametrize("where", ["dependencies", "test extra", "environment.yml"])
+@pytest.mark.parametrize("where", ["dependencies", "test extra", "postgres extra", "environment.yml"])
 def test_every_requirement_is_an_exact_pin(where):
     requirements = {
         "dependencies": pyproject()["dependencies"],
         "test extra": pyproject()["optional-dependencies"]["test"],
+        "postgres extra": pyproject()["optional-dependencies"]["postgres"],
         "environment.yml": yml_pip_list(environment_yml()),
     }[where]
     assert requirements, f"no requirements in {where}"
@@ -82,7 +83,7 @@ def test_run_py_help_lists_the_commands():
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    for command in ["lab", "test", "build", "env"]:
+    for command in ["lab", "instructor", "test", "build", "env"]:
         assert re.search(rf"^\s+{command}\s", result.stdout, re.M), (
             f"`run.py --help` does not list `{command}`:\n{result.stdout}")
 

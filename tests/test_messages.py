@@ -46,3 +46,14 @@ def test_unknown_language_falls_back_to_english(monkeypatch):
     assert messages.language() == "en"
     monkeypatch.setenv("BACKPROPLAB_LANG", "pt-BR")
     assert messages.language() == "pt_BR"
+
+
+def test_no_key_is_written_twice_in_a_catalogue():
+    import ast
+
+    tree = ast.parse((ROOT / "backproplab" / "messages.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            assert not twice, f"written twice (the later silently wins): {twice}"

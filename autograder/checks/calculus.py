@@ -14,7 +14,7 @@ from backproplab import functions, numeric
 from backproplab.messages import text
 
 from ..contract import Case, Check, register, reject_unless_array, reject_unless_finite_number
-from ..diagnose import compare
+from ..diagnose import compare, reject_if_numerical
 
 
 def _points(table, params, shape):
@@ -67,7 +67,11 @@ class Gradient(Check):
         x = case.data["x"]
         got = reject_unless_array(value, x.shape, self.what)
         grad, noise = numeric.numerical_gradient(f, x, with_noise=True)
-        return compare(got, grad, noise, what=self.what, factors={"n": params["n"]})
+        score = compare(got, grad, noise, what=self.what, factors={"n": params["n"]})
+        exact = functions.lookup(functions.TO_SCALAR, params["function"]).gradient
+        if exact is not None:
+            reject_if_numerical(got, exact(x), noise, what=self.what)
+        return score
 
 
 class Jacobian(Check):
