@@ -102,6 +102,9 @@ def draw_graph(root, edge_labels=False, show_constants=True, ax=None, legend=Tru
         label = ax.text(x, y, texts[node], ha="center", va="center", fontsize=node_size, zorder=3)
         label.set_gid("node-text")
     low, high = min(ys) - 0.6, max(ys) + 0.6
+    longest = max((len(text("plot.edge_local", out=n.label, inp=c.label, value=v))
+                   for n in where for c, v in zip(n.children, n.local_grads) if c in where), default=0)
+    numbers_only = longest * 7 * 0.6 / 72 > 0.9 * (COLUMN - BOX_W) * inch  # names too wide for the gaps
     for node in where:
         seen = {}
         for child, local in zip(node.children, node.local_grads):
@@ -123,11 +126,9 @@ def draw_graph(root, edge_labels=False, show_constants=True, ax=None, legend=Tru
             arrow.set_gid("edge")
             ax.add_patch(arrow)
             if edge_labels:
-                named = node.label and child.label
+                named = node.label and child.label and not numbers_only
                 words = text("plot.edge_local", out=node.label, inp=child.label, value=local) if named \
                     else f"{local:.3g}"
-                if len(words) * 7 * 0.6 / 72 > 0.9 * (COLUMN - BOX_W) * inch:  # too wide for the gap
-                    words = f"{local:.3g}"
                 (px, py), (qx, qy) = points[-2], points[-1]
                 share = 0.5 if len(points) == 2 else 0.6  # a routed edge: near the node it enters
                 mx, my = px + share * (qx - px), py + share * (qy - py)

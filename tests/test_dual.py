@@ -71,3 +71,22 @@ def test_bad_input_raises_a_clear_error(bad, error):
 def test_numbers_become_constants():
     c = as_dual(4)
     assert (c.value, c.tangent) == (4.0, 0.0) and as_dual(c) is c
+
+
+def test_results_keep_the_class_of_the_left_operand():
+    class Mine(Dual):
+        pass
+
+    x = Mine(1.3, 1.0)
+    for out in (x + 1, 1 + x, x - 2, 2 - x, x * 3, 3 * x, x / 2, 2 / x, -x, x**2, x.sin(), x.exp(), 1 + x * x):
+        assert type(out) is Mine
+    assert type(Dual(1.0) + 1) is Dual
+
+
+def test_work_counts_one_forward_sweep_per_input():
+    from backproplab import dual
+
+    dual.work["sweeps"] = 0
+    gradient(lambda xs: xs[0] * xs[1] + xs[2], [1.0, 2.0, 3.0])
+    derivative(lambda x: x * x, 2.0)
+    assert dual.work["sweeps"] == 4

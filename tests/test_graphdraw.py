@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from backproplab.graphdraw import draw_graph, layout  # noqa: E402
+from backproplab.graphdraw import BOX_H, BOX_W, MAX_WIDTH, draw_graph, layout, route  # noqa: E402
 from backproplab.value import Value, topological_order  # noqa: E402
 
 
@@ -84,3 +84,43 @@ def test_thirty_nodes_render_without_overlapping_centres():
     for i, b1 in enumerate(boxes):
         for b2 in boxes[i + 1:]:
             assert not b1.overlaps(b2)
+
+
+def fanout_graph():
+    z = Value(0.7, "z")
+    s = [Value(w, f"w{k}") * z for k, w in enumerate((2.0, -2.5, 0.4))]
+    t = [sk.tanh() ** 3 for sk in s]
+    root = t[0] + t[1] + t[2]  # t2 skips the column of t0 + t1
+    root.backward()
+    return root
+
+
+def test_edges_that_skip_columns_go_around_the_boxes():
+    root = fanout_graph()
+    where = layout(root, show_constants=False)
+    skipping = 0
+    for node in where:
+        for child in node.children:
+            if child not in where:
+                continue
+            points = np.array(route(where[child], where[node], where))
+            skipping += len(points) > 2
+            for p, q in zip(points[:-1], points[1:]):
+                for u in np.linspace(0.0, 1.0, 200)[1:-1]:
+                    x, y = p + u * (q - p)
+                    for other, (ox, oy) in where.items():
+                        if other is child or other is node:
+                            continue
+                        assert not (abs(x - ox) < BOX_W / 2 and abs(y - oy) < BOX_H / 2), (child, node, other)
+    assert skipping >= 1
+
+
+def test_wide_graphs_are_capped_and_the_colours_are_explained():
+    fig = draw_graph(fanout_graph(), edge_labels=True, show_constants=False)
+    assert fig.get_figwidth() <= MAX_WIDTH
+    legend = fig.axes[0].get_legend()
+    assert legend is not None and len(legend.get_texts()) == 2
+    fig.canvas.draw()
+    for box, words in zip(by_gid(fig, "node"), by_gid(fig, "node-text")):
+        outer, inner = box.get_window_extent(), words.get_window_extent()
+        assert inner.x0 >= outer.x0 - 1 and inner.x1 <= outer.x1 + 1  # the text fits in its box

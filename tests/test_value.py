@@ -165,3 +165,14 @@ def test_numbers_become_constant_leaves():
     c = as_value(3)
     assert c.data == 3.0 and c.op == "const" and c.children == ()
     assert as_value(c) is c
+
+
+def test_work_counts_backward_sweeps_and_the_edges_they_visit():
+    from backproplab import value
+
+    a, b = Value(2.0), Value(1.0)
+    e = (a + b) * (b + 1)  # 3 operations with 2 children each
+    value.work.update(sweeps=0, edges=0)
+    e.backward()
+    e.backward()
+    assert value.work == {"sweeps": 2, "edges": 12}
