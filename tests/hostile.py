@@ -28,6 +28,13 @@ are right) or from a wrong answer, and states what grading must record:
 | wrong_name | the notebook has another name | not graded | 0 | no notebook named ... |
 | empty | an empty folder | not graded | 0 | no notebook named ... |
 
+And one submission of notebook 03 (`FD_BACKWARD`): a `backward` that nudges
+every input and re-evaluates the graph (a central difference) instead of
+propagating gradients. It matches finite differences to about 1e-10, so only
+the comparison with the exact derivative, far below that accuracy, tells it
+apart: graded, the backward exercise scores 0, the other exercises keep
+their points.
+
 The other exercises of the notebook keep their (right) answers and earn their
 points wherever the submission is graded, except behind the input
 transformer, which blanks them too. "Graded" means a score was computed from the evidence; "not graded" means no
@@ -182,3 +189,45 @@ CASES = [
          file_name="Copy of gradient_intuition.ipynb"),
     Case("empty", lambda nb, ctx: None, "not graded", False, reason="no notebook named"),
 ]
+
+
+# -- notebook 03: a backward pass that is really a central difference -------------------------
+
+ASSIGNMENT_03 = "03-computational-graphs"
+FD_BACKWARD_BODY = """    leaves = [n for n in order if not n.children]
+    binary = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+    unary = {"neg": lambda x: -x, "exp": math.exp, "log": math.log, "tanh": math.tanh,
+             "sigmoid": lambda x: 0.5 * (1 + math.tanh(0.5 * x)), "relu": lambda x: max(x, 0.0)}
+
+    def evaluate():
+        values = {}
+        for node in order:
+            args = [values[c] for c in node.children]
+            if not node.children:
+                values[node] = node.data
+            elif node.op in binary:
+                values[node] = binary[node.op](*args)
+            elif node.op.startswith("**"):
+                values[node] = args[0] ** float(node.op[2:])
+            else:
+                values[node] = unary[node.op](args[0])
+        return values[root]
+
+    for leaf in leaves:
+        x = leaf.data
+        leaf.data = x + 1e-6
+        up = evaluate()
+        leaf.data = x - 1e-6
+        down = evaluate()
+        leaf.data = x
+        leaf.grad += grad * (up - down) / 2e-6
+"""
+
+
+def fd_backward(nb, ctx):
+    cell = nb["cells"][_index(nb, "backward")]
+    lines = harness.source_text(cell).split("\n")
+    start = next(i for i, line in enumerate(lines) if "BEGIN SOLUTION" in line)
+    end = next(i for i, line in enumerate(lines) if "END SOLUTION" in line)
+    cell["source"] = "\n".join(lines[: start + 1]) + "\n" + FD_BACKWARD_BODY + "\n".join(lines[end:])
+    return nb

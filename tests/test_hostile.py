@@ -115,3 +115,18 @@ def test_feedback_shows_the_score_and_no_hidden_test(batch):
     for line in hidden:
         assert line not in text, f"feedback quotes a hidden test: {line}"
     assert f"{records['wrong']['score']:g} / {records['wrong']['max_score']:g}" in text.replace(".0 /", " /"), done.stderr[-500:]
+
+
+def test_a_finite_difference_backward_is_graded_zero_for_that_exercise_only(tmp_path):
+    course = harness.make_course_dir(tmp_path / "course")
+    master = harness.master(hostile.ASSIGNMENT_03)
+    harness.submit(course, "honest", hostile.ASSIGNMENT_03, master)
+    harness.submit(course, "fd_backward", hostile.ASSIGNMENT_03, master, edit=lambda nb: hostile.fd_backward(nb, {}))
+    records = {r["student"]: r for r in grade.autograde(course, hostile.ASSIGNMENT_03, settings=SETTINGS,
+                                                        log=lambda *_: None)}
+    assert records["honest"]["score"] == records["honest"]["max_score"] > 0
+    cells = records["fd_backward"]["cells"]
+    assert records["fd_backward"]["status"] == "graded"
+    assert not cells["backward_test"]["passed"]
+    assert "numerical approximation" in " ".join(cells["backward_test"]["reasons"])
+    assert all(c["passed"] for gid, c in cells.items() if gid != "backward_test"), cells

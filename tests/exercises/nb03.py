@@ -199,6 +199,39 @@ def _backward_with_dict(root, grad=1.0):
             upstream[child] = upstream.get(child, 0.0) + local * node.grad
 
 
+_UNARY = {"neg": lambda x: -x, "exp": math.exp, "log": math.log, "tanh": math.tanh,
+          "sigmoid": lambda x: 0.5 * (1 + math.tanh(0.5 * x)), "relu": lambda x: max(x, 0.0)}
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+
+
+def _finite_difference_backward(root, grad=1.0, h=1e-6):
+    """Not backpropagation: re-evaluate the graph with each input nudged (a central difference)."""
+    order = reference_order(root)
+
+    def evaluate():
+        values = {}
+        for node in order:
+            args = [values[c] for c in node.children]
+            if not node.children:
+                values[node] = node.data
+            elif node.op in _BINARY:
+                values[node] = _BINARY[node.op](*args)
+            elif node.op.startswith("**"):
+                values[node] = args[0] ** float(node.op[2:])
+            else:
+                values[node] = _UNARY[node.op](args[0])
+        return values[root]
+
+    for leaf in (n for n in order if not n.children):
+        x = leaf.data
+        leaf.data = x + h
+        up = evaluate()
+        leaf.data = x - h
+        down = evaluate()
+        leaf.data = x
+        leaf.grad += grad * (up - down) / (2 * h)
+
+
 BACKWARD = Exercise(
     ASSIGNMENT, "backward_test", "backward",
     wrong={
@@ -213,6 +246,8 @@ BACKWARD = Exercise(
         "returns without filling": lambda root, grad=1.0: None,
         "calls the library's backward": lambda root, grad=1.0: root.backward(grad),
         "calls Value.backward unbound": lambda root, grad=1.0: type(root).backward(root, grad),
+        "finite differences instead of backprop": _finite_difference_backward,
+        "finite differences, smaller step": lambda root, grad=1.0: _finite_difference_backward(root, grad, 1e-7),
     },
     right={
         "textbook": _backward,
