@@ -1,12 +1,19 @@
 """backproplab: the small numpy reference library of the backpropagation course.
 
-One module per idea: ``numeric`` (finite differences and the error score),
-``functions`` (named test functions), ``messages`` (every user-facing string).
+One module per idea, each short enough to read in one sitting:
 
-- ``scalar_net``: the line and the two-layer sigmoid network of notebook 02, with their gradients.
-- ``regression``: linear regression by full-batch gradient descent, and least squares.
-- ``datasets``: small data sets made without network (Facure's noisy line).
-- ``diagrams``: small explanatory drawings (the chain of local derivatives).
+- ``numeric``: finite differences (central, forward, complex step), numerical
+  gradients, Jacobians and vector-Jacobian products, and the error score every
+  check decides with;
+- ``functions``: named test functions, with where to sample them;
+- ``descent``: gradient descent, returning the whole trajectory (notebook 01);
+- ``scalar_net``: the line and the two-layer sigmoid network of notebook 02;
+- ``regression``: linear regression by full-batch gradient descent, and least squares;
+- ``datasets``: small data sets made or shipped without network;
+- ``value``: the scalar reverse-mode engine ``Value`` (notebook 03);
+- ``dual``: forward mode with dual numbers (notebook 03);
+- ``graphdraw``, ``diagrams``, ``plots``: drawings (matplotlib is imported inside them);
+- ``messages``: every sentence the library and the checks show, in English and pt-BR.
 """
 
 __version__ = "0.1.0"
