@@ -287,6 +287,21 @@ def already_graded(root, assignment, student, folder):
     return record.get("digest") == digest(folder)
 
 
+def submitted_at(root, assignment, student):
+    """The submission's own time (submitted/.../timestamp.txt), as nbgrader reads it; None without one.
+
+    The formgrader counts a submission as autograded only when the gradebook
+    holds this same time.
+    """
+    from nbgrader.utils import parse_utc
+
+    path = Path(root) / "submitted" / student / assignment / "timestamp.txt"
+    try:
+        return parse_utc(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
 def store(root, db_url, result, masters):
     """Write one result to the gradebook, the autograded/ folder and its record (last)."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -299,8 +314,7 @@ def store(root, db_url, result, masters):
             gb.remove_submission(assignment, student)
         except MissingEntry:
             pass
-        submission = gb.add_submission(assignment, student,
-                                       timestamp=datetime.datetime.now(datetime.timezone.utc))
+        submission = gb.add_submission(assignment, student, timestamp=submitted_at(root, assignment, student))
         flagged = bool(result["flags"]) or result["status"] != "graded"
         for name, trusted in masters.items():
             notebook = gb.find_submission_notebook(Path(name).stem, assignment, student)

@@ -47,6 +47,12 @@ def test_a_killed_batch_resumes_and_grades_each_student_once(tmp_path):
     assert {s: scores[s][0] for s in STUDENTS} == {s: final[s]["score"] for s in STUDENTS}
     assert all(final[s]["score"] == final[s]["max_score"] > 0 for s in STUDENTS)
 
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    api = NbGraderAPI(coursedir=CourseDirectory(root=str(course)))
+    assert api.get_autograded_students(ASSIGNMENT) == set(STUDENTS), "the formgrader must see them as autograded"
+
     regraded = grade.autograde(course, ASSIGNMENT, pattern="s1", force=True, settings=grade.Settings(workers=1),
                                log=lambda *_: None)
     assert [r["student"] for r in regraded] == ["s1"]

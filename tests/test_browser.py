@@ -310,7 +310,8 @@ def test_the_readme_command_serves_notebook_01_with_the_student_profile(tmp_path
     """`python3 run.py lab --no-browser --port P` on the environment that exists: no reinstall."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "python3 run.py lab --no-browser --port" in readme
-    run = load_run_py()
+    from test_environment import run
+
     if run.read_stamp().get("hash") != run.install_hash():
         skip_or_fail("the environment in .venv/ is not current; `python3 run.py env` updates it")
     had_work = (ROOT / "work").exists()
@@ -333,12 +334,3 @@ def test_the_readme_command_serves_notebook_01_with_the_student_profile(tmp_path
         if not had_work:
             shutil.rmtree(ROOT / "work", ignore_errors=True)
     assert "installing" not in log.read_text(), log.read_text()
-
-
-def load_run_py():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("run_py", ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
