@@ -12,12 +12,13 @@ def test_every_function_to_a_scalar_has_an_analytic_gradient():
     assert WITH_GRADIENT == sorted(functions.TO_SCALAR)
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 5, 7])
-@pytest.mark.parametrize("name", WITH_GRADIENT)
+# rosenbrock has no term with one coordinate, so it starts at n = 2
+SIZES = [(name, n) for name in WITH_GRADIENT for n in [1, 2, 3, 5, 7] if not (name == "rosenbrock" and n == 1)]
+
+
+@pytest.mark.parametrize("name,n", SIZES)
 def test_analytic_gradient_matches_central_differences(name, n):
     function = functions.TO_SCALAR[name]
-    if name == "rosenbrock" and n == 1:
-        pytest.skip("rosenbrock needs two coordinates to have a term")
     rng = np.random.default_rng(n)
     for _ in range(10):
         x = function.sample(rng, n)
