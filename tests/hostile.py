@@ -42,6 +42,8 @@ score could be, and the record and the CSV say why. Whatever a submission
 does, the batch finishes and the other students' grades are unaffected.
 """
 
+import ast
+import inspect
 import json
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -85,13 +87,18 @@ def _code(source, cell_id):
             "execution_count": None}
 
 
-def _with_wrong_answer(nb):
-    cell = nb["cells"][_index(nb, "central_difference")]
+def _replace_solution(nb, grade_id, body):
+    """Put ``body`` between the solution markers of the cell ``grade_id``."""
+    cell = nb["cells"][_index(nb, grade_id)]
     lines = harness.source_text(cell).split("\n")
     start = next(i for i, line in enumerate(lines) if "BEGIN SOLUTION" in line)
     end = next(i for i, line in enumerate(lines) if "END SOLUTION" in line)
-    cell["source"] = "\n".join(lines[: start + 1]) + "\n" + WRONG_BODY + "\n".join(lines[end:])
+    cell["source"] = "\n".join(lines[: start + 1]) + "\n" + body + "\n".join(lines[end:])
     return nb
+
+
+def _with_wrong_answer(nb):
+    return _replace_solution(nb, "central_difference", WRONG_BODY)
 
 
 def _after_solution(source, cell_id="added", wrong=False):
@@ -104,14 +111,7 @@ def _after_solution(source, cell_id="added", wrong=False):
 
 
 def _answer(body):
-    def make(nb, ctx):
-        cell = nb["cells"][_index(nb, "central_difference")]
-        lines = harness.source_text(cell).split("\n")
-        start = next(i for i, line in enumerate(lines) if "BEGIN SOLUTION" in line)
-        end = next(i for i, line in enumerate(lines) if "END SOLUTION" in line)
-        cell["source"] = "\n".join(lines[: start + 1]) + "\n" + body + "\n".join(lines[end:])
-        return nb
-    return make
+    return lambda nb, ctx: _replace_solution(nb, "central_difference", body)
 
 
 def _edit_tests(nb, ctx):
@@ -194,40 +194,17 @@ CASES = [
 # -- notebook 03: a backward pass that is really a central difference -------------------------
 
 ASSIGNMENT_03 = "03-computational-graphs"
-FD_BACKWARD_BODY = """    leaves = [n for n in order if not n.children]
-    binary = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
-    unary = {"neg": lambda x: -x, "exp": math.exp, "log": math.log, "tanh": math.tanh,
-             "sigmoid": lambda x: 0.5 * (1 + math.tanh(0.5 * x)), "relu": lambda x: max(x, 0.0)}
-
-    def evaluate():
-        values = {}
-        for node in order:
-            args = [values[c] for c in node.children]
-            if not node.children:
-                values[node] = node.data
-            elif node.op in binary:
-                values[node] = binary[node.op](*args)
-            elif node.op.startswith("**"):
-                values[node] = args[0] ** float(node.op[2:])
-            else:
-                values[node] = unary[node.op](args[0])
-        return values[root]
-
-    for leaf in leaves:
-        x = leaf.data
-        leaf.data = x + 1e-6
-        up = evaluate()
-        leaf.data = x - 1e-6
-        down = evaluate()
-        leaf.data = x
-        leaf.grad += grad * (up - down) / 2e-6
-"""
 
 
 def fd_backward(nb, ctx):
-    cell = nb["cells"][_index(nb, "backward")]
-    lines = harness.source_text(cell).split("\n")
-    start = next(i for i, line in enumerate(lines) if "BEGIN SOLUTION" in line)
-    end = next(i for i, line in enumerate(lines) if "END SOLUTION" in line)
-    cell["source"] = "\n".join(lines[: start + 1]) + "\n" + FD_BACKWARD_BODY + "\n".join(lines[end:])
-    return nb
+    """The mutant "finite differences instead of backprop" of tests/exercises/nb03.py, as a student's cells."""
+    from exercises import nb03
+
+    module = inspect.getsource(nb03)
+    wanted = {"_UNARY", "_BINARY", "_finite_difference_backward"}
+    parts = [ast.get_source_segment(module, node) for node in ast.parse(module).body
+             if (isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in wanted)
+             or (isinstance(node, ast.FunctionDef) and node.name in wanted)]
+    assert len(parts) == len(wanted), "the mutant moved"
+    nb["cells"].insert(_index(nb, "backward"), _code("\n\n".join(parts), "numerical-helper"))
+    return _replace_solution(nb, "backward", "    _finite_difference_backward(root, grad)\n")
