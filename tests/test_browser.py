@@ -336,3 +336,44 @@ def test_the_readme_command_serves_notebook_01_with_the_student_profile(tmp_path
         if not had_work:
             shutil.rmtree(ROOT / "work", ignore_errors=True)
     assert "installing" not in log.read_text(), log.read_text()
+
+
+# -- a Binder-like environment ---------------------------------------------------------
+
+def binder_environment(tmp):
+    """A venv made as Binder makes it: environment.yml's pip list, then postBuild, for real."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pins = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d)
+    prefix = tmp / "binder-env"
+    subprocess.run([sys.executable, "-m", "venv", str(prefix)], check=True)
+    env = dict(os.environ, PATH=str(prefix / "bin") + os.pathsep + os.environ.get("PATH", ""),
+               VIRTUAL_ENV=str(prefix), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for step in (["pip", "install", "--quiet", *pins], ["bash", str(ROOT / "postBuild"), str(prefix)]):
+        done = subprocess.run(step, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, f"{' '.join(step[:3])} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    return prefix, env
+
+
+def test_a_binder_environment_opens_notebook_01_with_validate_only(page, tmp_path):
+    started = time.monotonic()
+    prefix, binder_env = binder_environment(tmp_path)
+    timed("binder: environment.yml installed and postBuild run", started)
+    root = tmp_path / "repo-copy"
+    shutil.copytree(ROOT / "course", root / "course")
+    env = jupyter_environ(tmp_path)  # Jupyter's state in tmp_path; no profile: postBuild installed it
+    env["PATH"] = binder_env["PATH"]
+    env["VIRTUAL_ENV"] = str(prefix)
+    command = [str(prefix / "bin" / "python"), "-m", "jupyterlab", f"--ServerApp.root_dir={root}"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    with serving(command, cwd=root, env=env, log=tmp_path / "binder.log", token=TOKEN) as base:
+        with pytest.raises(urllib.error.HTTPError):
+            get(f"{base}/formgrader?token={TOKEN}")  # the formgrader is off in the student profile
+        open_lab(page, f"{base}/lab/tree/course/{NOTEBOOK_01}?token={TOKEN}")
+        expect(page.locator("jp-button.validate-button")).to_be_visible()
+        expect(page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader")).to_have_count(0)
+        message = validate(page, "failed")
+        assert "NotImplementedError" in message.inner_text()
+        timed("binder: notebook 01 validated (untouched: failures reported)", started)
