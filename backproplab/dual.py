@@ -17,20 +17,11 @@ import math
 import numpy as np
 
 from backproplab.messages import text
+from backproplab.value import _checked as _number  # one validation of numbers for both engines
 
 #: running totals of the forward-mode work done by derivative() and gradient():
 #: sweeps (evaluations of f on dual numbers); set it to 0 to measure
 work = {"sweeps": 0}
-
-
-def _number(x, what):
-    ok = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
-    if not ok:
-        raise TypeError(text("value.not_number", what=what, got=type(x).__name__))
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(text("value.not_finite", what=what, got=x))
-    return x
 
 
 class Dual:

@@ -5,6 +5,7 @@ import pytest
 
 from autograder import check_gradient_descent, check_numerical_gradient
 from backproplab import descent, functions
+from exercises.nb01 import GRADIENT_DESCENT, NUMERICAL_GRADIENT, _ng_forward
 
 
 def bowl_grad(x):
@@ -78,41 +79,22 @@ def test_bad_input_says_what_was_expected(args, match):
 
 # -- the checks: right answers pass over many seeds, twins fail ---------------------------
 
-def numerical_gradient(f, x, h=1e-5):
-    grad = np.zeros(x.shape)
-    for i in range(x.size):
-        xp, xm = x.copy(), x.copy()
-        xp[i] += h
-        xm[i] -= h
-        grad[i] = (f(xp) - f(xm)) / (2 * h)
-    return grad
-
-
-def gradient_descent(grad, x0, learning_rate, steps):
-    path = [np.array(x0, dtype=float)]
-    for _ in range(steps):
-        path.append(path[-1] - learning_rate * grad(path[-1]))
-    return np.array(path)
+# the right and wrong answers are the exercise catalogue's, not copies of them
+numerical_gradient = NUMERICAL_GRADIENT.right["loop over copies"]
+gradient_descent = GRADIENT_DESCENT.right["list of points"]
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 7])
-def test_check_numerical_gradient_passes_a_right_answer_on_many_seeds(n, capsys):
-    for seed in range(40):
-        check_numerical_gradient(numerical_gradient, seed=seed, n=n, count=8)
-    assert capsys.readouterr().out.count("OK ") == 40
+def test_check_numerical_gradient_passes_every_right_answer_on_many_seeds(n, capsys):
+    for right in NUMERICAL_GRADIENT.right.values():
+        for seed in range(40):
+            check_numerical_gradient(right, seed=seed, n=n, count=8)
+    assert capsys.readouterr().out.count("OK ") == 40 * len(NUMERICAL_GRADIENT.right)
 
 
 def test_check_numerical_gradient_rejects_a_forward_difference_naming_it():
-    def forward(f, x, h=1e-5):
-        grad = np.zeros(x.shape)
-        for i in range(x.size):
-            xp = x.copy()
-            xp[i] += h
-            grad[i] = (f(xp) - f(x)) / h
-        return grad
-
     with pytest.raises(AssertionError, match="forward difference"):
-        check_numerical_gradient(forward, seed=1)
+        check_numerical_gradient(_ng_forward, seed=1)
 
 
 def test_check_numerical_gradient_rejects_a_changed_x():
@@ -126,10 +108,11 @@ def test_check_numerical_gradient_rejects_a_changed_x():
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
-def test_check_gradient_descent_passes_a_right_answer_on_many_seeds(n, capsys):
-    for seed in range(40):
-        check_gradient_descent(gradient_descent, seed=seed, n=n, count=6)
-    assert capsys.readouterr().out.count("OK ") == 40
+def test_check_gradient_descent_passes_every_right_answer_on_many_seeds(n, capsys):
+    for right in GRADIENT_DESCENT.right.values():
+        for seed in range(40):
+            check_gradient_descent(right, seed=seed, n=n, count=6)
+    assert capsys.readouterr().out.count("OK ") == 40 * len(GRADIENT_DESCENT.right)
 
 
 def test_check_gradient_descent_cases_stay_bounded():
