@@ -1,0 +1,277 @@
+"""Checks of notebook 07: a training loop, and a repaired backward pass.
+
+``check_train(train, seed=0, ...)``: the student's
+``train(model, loss, X, y, lr, epochs, batch_size, seed)`` trains a small
+tanh network (library layers) on :func:`backproplab.training.blobs`. The
+model it is given records every forward (the rows it saw, the parameters at
+that moment) and every backward, so the check can judge each step on its own:
+
+- every epoch visits every sample exactly once, in batches of at most
+  batch_size, ceil(N / batch_size) steps per epoch (any order passes);
+- every step moves the parameters by -lr times the gradient of the batch's
+  cost at the parameters of that step's forward (the library's backward is
+  the reference: a stale, sign-flipped, rescaled or missing update fails);
+- the returned history holds the training cost after each epoch;
+- the final cost is at most ``target``, the number the exercise states;
+- a second call with the same seed gives the same result.
+
+``check_fixed_net(FixedNet, seed=0, n=4, d=5, h=6, m=3)``: the repaired
+version of :class:`backproplab.planted.BuggyNet`, ``FixedNet(d_in, d_hidden,
+d_out)``: its forward by value, and dx, dW1, db1, dW2, db2 each against
+finite differences of a reference forward, with a random upstream gradient.
+"""
+
+import numpy as np
+
+from backproplab import numeric
+from backproplab.layers import Linear, Sequential, SoftmaxCrossEntropy, Tanh
+from backproplab.messages import text
+from backproplab.planted import BuggyNet
+from backproplab.training import blobs, flat_parameters
+
+from ..contract import Case, Check, Reject, register, reject_unless_array
+from ..diagnose import compare
+
+EPS = np.finfo(np.float64).eps
+CLASSES = 3
+
+
+# -- the training loop ----------------------------------------------------------------
+
+class _Recorder(Sequential):
+    """A Sequential that logs what a training loop does with it.
+
+    forwards: (x, flat parameters) of every forward; backward_after: for every
+    forward, whether backward was called before the next forward.
+    """
+
+    def __init__(self, *layers):
+        super().__init__(*layers)
+        self.forwards = []
+        self.backed = []
+
+    def forward(self, z):
+        self.forwards.append((np.array(z, dtype=np.float64), flat_parameters(self)))
+        self.backed.append(False)
+        return super().forward(z)
+
+    def backward(self, dout):
+        if self.backed:
+            self.backed[-1] = True
+        return super().backward(dout)
+
+
+def _network(hidden, seed):
+    rng = np.random.default_rng(seed)
+    return [Linear(2, hidden, rng), Tanh(), Linear(hidden, CLASSES, rng)]
+
+
+def _load(layers, theta):
+    """Write the flat parameters theta into the layers (in the order of parameters())."""
+    start = 0
+    for layer in layers:
+        for param, _ in layer.parameters():
+            param[...] = theta[start:start + param.size].reshape(param.shape)
+            start += param.size
+    return layers
+
+
+def _cost_and_gradient(case, theta, rows):
+    """The batch cost and its gradient (flat) at theta, with the library's layers."""
+    net = Sequential(*_load(_network(case.data["hidden"], 0), theta))
+    loss = SoftmaxCrossEntropy()
+    value = loss.forward(net.forward(case.data["X"][rows]), case.data["y"][rows])
+    net.backward(loss.backward(1.0))
+    return value, np.concatenate([g.ravel() for _, g in net.parameters()])
+
+
+def _steps_per_epoch(n, batch_size):
+    return -(-n // batch_size)
+
+
+def _rows(x, index):
+    """For each row of x, its index in the data (by exact value), or -1."""
+    return [index.get(row.tobytes(), -1) for row in np.ascontiguousarray(x)]
+
+
+class Train(Check):
+    """train(model, loss, X, y, lr, epochs, batch_size, seed) trains in place and returns the cost after each epoch."""
+
+    name = "train"
+    what = "train(model, loss, X, y, lr, epochs, batch_size, seed)"
+    defaults = {"seed": 0, "n": 30, "hidden": 6, "lr": 0.5, "epochs": 25, "batch_size": 8, "target": 0.3}
+
+    def cases(self, params):
+        X, y = blobs(params["seed"], params["n"], CLASSES)
+        theta = flat_parameters(Sequential(*_network(params["hidden"], params["seed"] + 1)))
+        label = text("check.case_train", n=params["n"], batch_size=params["batch_size"],
+                     epochs=params["epochs"], lr=params["lr"])
+        data = {k: params[k] for k in ("hidden", "lr", "epochs", "batch_size", "target")}
+        data.update(X=X, y=y, theta=theta, seed=params["seed"])
+        return [Case(label, data)]
+
+    def _run(self, student, case):
+        d = case.data
+        model = _Recorder(*_load(_network(d["hidden"], 0), d["theta"]))
+        history = student(model, SoftmaxCrossEntropy(), d["X"].copy(), d["y"].copy(), d["lr"],
+                          d["epochs"], d["batch_size"], d["seed"])
+        try:
+            history = np.asarray(history, dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+        index = {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(d["X"]))}
+        n = len(d["X"])
+        steps = [(x, theta) for (x, theta), backed in zip(model.forwards, model.backed) if backed]
+        counts = np.zeros((len(steps), n + 1))
+        for s, (x, _) in enumerate(steps):
+            for i in _rows(x, index) if x.ndim == 2 and x.shape[1:] == (2,) else [-1]:
+                counts[s, i if i >= 0 else n] += 1
+        size = d["theta"].size
+        thetas = np.array([theta for _, theta in steps]).reshape(len(steps), size) if steps else np.zeros((0, size))
+        return history, thetas, counts, flat_parameters(model)
+
+    def call(self, student, case):
+        first = self._run(student, case)
+        second = self._run(student, case)
+        return first + second[:1] + second[3:]
+
+    def judge(self, case, value, params):
+        if not isinstance(value, tuple) or len(value) != 6:
+            raise Reject(text("check.train_tuple", what=self.what, count=len(value) if isinstance(value, tuple) else 1))
+        history, thetas, counts, final, history2, final2 = value
+        d = case.data
+        n, epochs, lr = len(d["X"]), d["epochs"], d["lr"]
+        batch_size = min(d["batch_size"], n)
+        per_epoch = _steps_per_epoch(n, batch_size)
+        final = reject_unless_array(final, d["theta"].shape, self.what)
+        count = counts.shape[0] if isinstance(counts, np.ndarray) and counts.ndim == 2 else 0
+        if count == 0:
+            raise Reject(text("check.train_no_steps"))
+        if count != epochs * per_epoch:
+            raise Reject(text("check.train_step_count", expected=epochs * per_epoch, got=count,
+                              per_epoch=per_epoch, epochs=epochs, batch_size=batch_size, n=n))
+        if counts[:, n].any():
+            raise Reject(text("check.train_foreign_rows"))
+        sizes = counts[:, :n].sum(axis=1)
+        if sizes.max() > batch_size:
+            raise Reject(text("check.train_batch_too_large", got=int(sizes.max()), batch_size=batch_size))
+        for e in range(epochs):
+            seen = counts[e * per_epoch:(e + 1) * per_epoch, :n].sum(axis=0)
+            if not np.all(seen == 1):
+                raise Reject(text("check.train_epoch_coverage", epoch=e + 1, missing=int(np.sum(seen == 0)),
+                                  repeated=int(np.sum(seen > 1))))
+        # every step: theta_next - theta = -lr * gradient of the batch cost at theta
+        after = np.vstack([thetas[1:], final[None, :]])
+        batches = [np.flatnonzero(c[:n]) for c in counts]
+        results = [_cost_and_gradient(case, theta, rows) for theta, rows in zip(thetas, batches)]
+        grads = np.array([g for _, g in results])
+        # updating before backward: each forward already sees the previous step's update, so only
+        # the last step's update is missing when the loop ends
+        early = -lr * grads
+        early[-1] = 0.0
+        noise = EPS * (np.abs(thetas) + np.abs(after))
+        compare(after - thetas, -lr * grads, noise, what=text("check.train_update", what=self.what),
+                mistakes={"train_no_update": np.zeros_like(grads), "train_ascent": lr * grads,
+                          "train_stale_gradient": early},
+                factors={"B": batch_size})
+        # the history: the training cost after each epoch
+        ends = [after[(e + 1) * per_epoch - 1] for e in range(epochs)]
+        everything = np.arange(n)
+        expected = np.array([_cost_and_gradient(case, theta, everything)[0] for theta in ends])
+        starts = np.array([_cost_and_gradient(case, thetas[e * per_epoch], everything)[0] for e in range(epochs)])
+        batch_means = np.array([np.mean([results[s][0] for s in range(e * per_epoch, (e + 1) * per_epoch)])
+                                for e in range(epochs)])
+        if isinstance(history, np.ndarray) and history.shape == (epochs + 1,):
+            raise Reject(text("check.train_history_length", epochs=epochs, got=epochs + 1))
+        history = reject_unless_array(history, (epochs,), text("check.train_history", what=self.what))
+        compare(history, expected, EPS * np.abs(expected), what=text("check.train_history", what=self.what),
+                mistakes={"train_history_batch_mean": batch_means, "train_history_before": starts})
+        final_cost = expected[-1]
+        if final_cost > d["target"]:
+            raise Reject(text("check.train_target", cost=final_cost, target=d["target"]))
+        same = (isinstance(history2, np.ndarray) and history2.shape == history.shape
+                and np.array_equal(history2, history) and isinstance(final2, np.ndarray)
+                and np.array_equal(final2, final))
+        if not same:
+            raise Reject(text("check.train_not_deterministic", seed=d["seed"]))
+        return 0.0
+
+
+check_train = register(Train)
+
+
+# -- the repaired network -------------------------------------------------------------
+
+TENSORS = ("x", "W1", "b1", "W2", "b2")
+
+
+def _reference_forward(x, W1, b1, W2, b2):
+    """out = tanh(x W1 + b1) W2 + b2: the formula the repaired network must differentiate."""
+    return np.tanh(x @ W1 + b1) @ W2 + b2
+
+
+class FixedNet(Check):
+    """FixedNet(d_in, d_hidden, d_out): forward and backward of x -> tanh(x W1 + b1) W2 + b2."""
+
+    name = "fixed_net"
+    what = "FixedNet"
+    defaults = {"seed": 0, "n": 4, "d": 5, "h": 6, "m": 3}
+
+    def cases(self, params):
+        rng = np.random.default_rng(params["seed"])
+        n, d, h, m = params["n"], params["d"], params["h"], params["m"]
+        cases = []
+        for k in range(2):
+            data = {
+                "x": np.clip(rng.normal(0.0, 1.0, (n, d)), -3, 3),
+                "W1": rng.normal(0.0, 1.0 / np.sqrt(d), (d, h)),
+                "b1": rng.normal(0.0, 0.5, h),
+                "W2": rng.normal(0.0, 1.0 / np.sqrt(h), (h, m)),
+                "b2": rng.normal(0.0, 0.5, m),
+                "dout": rng.normal(0.0, 1.0, (n, m)),
+            }
+            label = text("check.case_fixed_net", n=n, d=d, h=h, m=m, index=k)
+            cases.append(Case(label, data))
+        return cases
+
+    def call(self, student, case):
+        data = case.data
+        x = data["x"]
+        net = student(x.shape[1], data["W1"].shape[1], data["W2"].shape[1])
+        for name in TENSORS[1:]:
+            net.params[name][...] = data[name]
+        out = net.forward(x.copy())
+        dx = net.backward(data["dout"].copy())
+        return (out, dx) + tuple(np.array(net.grads[name], copy=True) for name in TENSORS[1:])
+
+    def judge(self, case, value, params):
+        if not isinstance(value, tuple) or len(value) != 6:
+            raise Reject(text("check.train_tuple", what=self.what, count=len(value) if isinstance(value, tuple) else 1))
+        data = case.data
+        args = {name: data[name] for name in TENSORS}
+        expected_out = _reference_forward(**args)
+        out = reject_unless_array(value[0], expected_out.shape, self.what + ".forward(x)")
+        worst = compare(out, expected_out, EPS * np.abs(expected_out) * 10, what=self.what + ".forward(x)")
+        planted = BuggyNet(1, 1, 1)
+        planted.params = {name: data[name].copy() for name in TENSORS[1:]}
+        planted.grads = {name: np.zeros_like(data[name]) for name in TENSORS[1:]}
+        planted.forward(data["x"].copy())
+        planted_dx = planted.backward(data["dout"].copy())
+        planted_grads = dict(planted.grads, x=planted_dx)
+        for name, got in zip(TENSORS, value[1:]):
+            def f(t, name=name):
+                return _reference_forward(**dict(args, **{name: t}))
+
+            expected, noise = numeric.numerical_vjp(f, data[name], data["dout"], with_noise=True)
+            label = "dx" if name == "x" else "grads['" + name + "']"
+            what = f"{self.what}: {label}"
+            got = reject_unless_array(got, data[name].shape, what)
+            mistakes = {}
+            if not np.allclose(planted_grads[name], expected, rtol=1e-6, atol=1e-9):
+                mistakes["planted_" + name.lower()] = planted_grads[name]
+            worst = max(worst, compare(got, expected, noise, what=what, mistakes=mistakes,
+                                       factors={"N": data["x"].shape[0]}))
+        return worst
+
+
+check_fixed_net = register(FixedNet)
