@@ -1,0 +1,213 @@
+"""The checks of notebook 05 accept right answers, reject their twins, and name the mistake."""
+
+import numpy as np
+import pytest
+
+from autograder import (check_cross_entropy, check_last_layer_gradients, check_softmax, check_softmax_ce_gradient,
+                        check_softmax_jacobian)
+from autograder.contract import REGISTRY
+from backproplab import layers
+from backproplab.messages import EN
+
+
+def _message(check, student, **params):
+    with pytest.raises(AssertionError) as failure:
+        check(student, **params)
+    return str(failure.value)
+
+
+def _start(key):
+    """The fixed opening words of a message, before its first placeholder."""
+    return EN[key].split("{")[0]
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _jacobian(z):
+    p = layers.softmax(z)
+    return np.diag(p) - np.outer(p, p)
+
+
+def _cross_entropy(p, y):
+    n = len(y)
+    dp = np.zeros_like(p)
+    dp[np.arange(n), y] = -1 / (n * p[np.arange(n), y])
+    return float(-np.mean(np.log(p[np.arange(n), y]))), dp
+
+
+def _fused(z, y):
+    dz = layers.softmax(z)
+    dz[np.arange(len(y)), y] -= 1
+    return dz / len(y)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_references_pass_on_several_seeds_and_sizes(seed, capsys):
+    n, c = 2 + seed, 3 + 2 * seed
+    check_softmax(_softmax, seed=seed, n=n, c=c)
+    check_softmax_jacobian(_jacobian, seed=seed, c=c)
+    check_cross_entropy(_cross_entropy, seed=seed, n=n, c=c)
+    check_softmax_ce_gradient(_fused, seed=seed, n=n, c=c)
+    assert capsys.readouterr().out.count("OK ") == 4
+
+
+def test_softmax_check_rejects_the_naive_formula_on_large_logits():
+    def naive(z):
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        message = _message(check_softmax, naive, seed=0)
+    assert "Subtract each row's maximum" in message
+
+
+def test_softmax_check_accepts_one_max_for_the_whole_batch():
+    check_softmax(lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(axis=1, keepdims=True), seed=0)
+
+
+def test_softmax_check_rejects_the_wrong_axis_and_says_rows_must_sum_to_one():
+    def columns(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+
+    message = _message(check_softmax, columns, seed=0)
+    assert EN["mistake.softmax_wrong_axis"] in message
+    assert _start("check.softmax_rows_not_one") in message
+
+
+def test_softmax_jacobian_check_rejects_the_diagonal_only():
+    message = _message(check_softmax_jacobian, lambda z: np.diag(np.diag(_jacobian(z))), seed=0)
+    assert EN["mistake.diagonal_only"] in message
+    assert _start("check.softmax_rows_not_zero") in message
+
+
+def test_softmax_jacobian_check_rejects_an_asymmetric_slip_and_its_transpose():
+    def same_index(z):
+        p = layers.softmax(z)
+        return p[:, None] * (np.eye(len(p)) - p[:, None])
+
+    _message(check_softmax_jacobian, same_index, seed=0)
+    _message(check_softmax_jacobian, lambda z: same_index(z).T, seed=0)
+
+
+def test_softmax_jacobian_check_accepts_the_transpose_of_the_right_answer():
+    check_softmax_jacobian(lambda z: _jacobian(z).T, seed=0)
+
+
+def test_softmax_jacobian_check_rejects_finite_differences():
+    def numerical(z):
+        h = 1e-6
+        return np.array([(layers.softmax(z + h * e) - layers.softmax(z - h * e)) / (2 * h)
+                         for e in np.eye(len(z))]).T
+
+    assert "numerical approximation" in _message(check_softmax_jacobian, numerical, seed=0)
+
+
+def test_cross_entropy_check_names_a_missing_mean_and_the_fused_gradient():
+    summed = lambda p, y: (_cross_entropy(p, y)[0] * len(y), _cross_entropy(p, y)[1])
+    assert "missing 1/N" in _message(check_cross_entropy, summed, seed=0)
+    fused = lambda p, y: (_cross_entropy(p, y)[0], (p - np.eye(p.shape[1])[y]) / len(y))
+    assert EN["mistake.ce_fused_here"] in _message(check_cross_entropy, fused, seed=0)
+
+
+def test_cross_entropy_check_wants_a_pair():
+    message = _message(check_cross_entropy, lambda p, y: _cross_entropy(p, y)[0], seed=0)
+    assert _start("check.expected_loss_pair").format(what="cross_entropy(p, y)") in message
+
+
+def test_fused_gradient_check_rejects_p_alone_and_says_rows_must_sum_to_zero():
+    message = _message(check_softmax_ce_gradient, lambda z, y: layers.softmax(z) / len(y), seed=0)
+    assert EN["mistake.fused_p_only"] in message
+    assert _start("check.softmax_rows_not_zero") in message
+
+
+def test_fused_gradient_check_rejects_overflow_and_a_missing_mean():
+    def naive(z, y):
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True) - np.eye(z.shape[1])[y]) / len(y)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert "Subtract each row's maximum" in _message(check_softmax_ce_gradient, naive, seed=0)
+    assert "missing 1/N" in _message(check_softmax_ce_gradient, lambda z, y: _fused(z, y) * len(y), seed=0)
+
+
+def test_a_student_that_changes_its_input_does_not_change_the_cases():
+    def in_place(z, y):
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        z[np.arange(len(y)), y] -= 1
+        return z / len(y)
+
+    check_softmax_ce_gradient(in_place, seed=3)
+    check_softmax_ce_gradient(in_place, seed=3)
+
+
+@pytest.mark.parametrize("name", ["softmax", "softmax_jacobian", "cross_entropy", "softmax_ce_gradient",
+                                  "last_layer_gradients"])
+def test_cases_depend_on_the_parameters_only(name):
+    check = REGISTRY[name]
+    params = check.resolve({"seed": 5})
+    first, second = check.cases(params), check.cases(params)
+    assert [c.label for c in first] == [c.label for c in second]
+    for a, b in zip(first, second):
+        for key in a.data:
+            assert np.array_equal(a.data[key], b.data[key])
+
+
+def test_the_verdict_is_recomputed_from_the_evidence():
+    check = REGISTRY["softmax_ce_gradient"]
+    params = check.resolve({"seed": 2, "n": 5, "c": 3})
+    records, error = check.collect(_fused, params)
+    assert error is None and check.verdict(params, records).passed
+    records, _ = check.collect(lambda z, y: -_fused(z, y), params)
+    assert not check.verdict(params, records).passed
+
+
+def test_labels_take_at_least_two_values_and_logits_stay_clipped():
+    for seed in range(50):
+        for case in REGISTRY["softmax_ce_gradient"].cases({"seed": seed, "n": 2, "c": 3, "count": 3}):
+            assert len(set(case.data["y"].tolist())) == 2
+            assert np.max(np.abs(case.data["z"])) <= 4.0
+
+
+def test_sizes_that_would_hide_a_wrong_axis_are_refused():
+    with pytest.raises(ValueError):
+        check_softmax(_softmax, seed=0, n=3, c=3)
+    with pytest.raises(ValueError):
+        check_softmax_ce_gradient(_fused, seed=0, n=1, c=3)
+    with pytest.raises(ValueError):
+        check_softmax_jacobian(_jacobian, seed=0, c=2)
+
+
+def _last(a, W, b, y):
+    dz = _fused(a @ W + b, y)
+    return a.T @ dz, dz.sum(axis=0)
+
+
+def test_last_layer_check_passes_the_reference_and_names_the_weight_as_factor(capsys):
+    check_last_layer_gradients(_last, seed=0)
+    check_last_layer_gradients(_last, seed=3, n=7, d=2, m=4)
+    assert capsys.readouterr().out.count("OK ") == 2
+
+    def weight_factor(a, W, b, y):
+        dz = _fused(a @ W + b, y)
+        return W * dz.sum(axis=0), dz.sum(axis=0)
+
+    assert EN["mistake.last_weight_factor"] in _message(check_last_layer_gradients, weight_factor, seed=0)
+
+
+def test_last_layer_check_rejects_a_transposed_dW_by_its_shape():
+    message = _message(check_last_layer_gradients, lambda a, W, b, y: (_last(a, W, b, y)[0].T, _last(a, W, b, y)[1]),
+                       seed=0)
+    assert EN["check.hint_transpose"].strip() in message
+
+
+def test_last_layer_check_wants_a_pair_and_refuses_square_weights():
+    assert _start("check.expected_grad_pair").format(what="last_layer_gradients(a, W, b, y)") in \
+        _message(check_last_layer_gradients, lambda a, W, b, y: _last(a, W, b, y)[0], seed=0)
+    with pytest.raises(ValueError):
+        check_last_layer_gradients(_last, seed=0, d=3, m=3)
