@@ -413,6 +413,10 @@ EN = {
     "mistake.seq_stopped_early": "Likely mistake: the loop stopped before the first module (layers[0]); go through every module, the first included.",
     "mistake.seq_stale_grads": "Likely mistake: this module's backward was never called, so its gradients are left over from an earlier backward; call backward on every module, in reverse order, passing each one the delta returned by the module after it.",
     # -- notebook 05 (softmax and cross-entropy) ------------------------------------
+    "mistake.jacobian_same_index": "Likely mistake: the same index twice, p_j (delta_ji - p_j); the second factor uses the other index: p_j (delta_ji - p_i), so the off-diagonal entries are -p_j p_i.",
+    "mistake.ce_columns_y": "Likely mistake: p[:, y] is an (N, N) block, every row's probability of every row's label; p[np.arange(N), y] picks each row's own true class.",
+    "mistake.fused_by_c": "Likely mistake: divided by the number of classes C (p.shape[1]); the mean is over the N rows (p.shape[0]): (p - onehot) / N.",
+    "mistake.fused_columns": "Likely mistake: p[:, y] -= 1 subtracts 1 in whole columns, in every row; subtract it only at each row's own label: p[np.arange(N), y] -= 1.",
     "check.case_last_layer": "activations a of shape {a_shape}, W of shape {w_shape}, labels y = {labels}",
     "check.expected_grad_pair": "{what} should return a pair (dW, db) of arrays of shapes {w_shape} and {b_shape}; it returned {got}.",
     "mistake.last_weight_factor": "Likely mistake: the weights were used as the factor; the factor of dW is the layer's input a = out^(L-1), the previous layer's activation: dW = a^T (p - onehot) / N.",
@@ -930,6 +934,10 @@ PT_BR = {
     "mistake.seq_stopped_early": "Erro provável: o laço parou antes do primeiro módulo (layers[0]); passe por todos os módulos, incluindo o primeiro.",
     "mistake.seq_stale_grads": "Erro provável: o backward deste módulo nunca foi chamado, então seus gradientes sobraram de um backward anterior; chame backward em cada módulo, em ordem inversa, passando a cada um o delta devolvido pelo módulo seguinte.",
     # -- notebook 05 (softmax and cross-entropy) ------------------------------------
+    "mistake.jacobian_same_index": "Erro provável: o mesmo índice duas vezes, p_j (delta_ji - p_j); o segundo fator usa o outro índice: p_j (delta_ji - p_i), então as entradas fora da diagonal são -p_j p_i.",
+    "mistake.ce_columns_y": "Erro provável: p[:, y] é um bloco (N, N), a probabilidade de cada linha para o rótulo de cada linha; p[np.arange(N), y] escolhe a classe verdadeira de cada linha.",
+    "mistake.fused_by_c": "Erro provável: dividiu pelo número de classes C (p.shape[1]); a média é sobre as N linhas (p.shape[0]): (p - onehot) / N.",
+    "mistake.fused_columns": "Erro provável: p[:, y] -= 1 subtrai 1 em colunas inteiras, em todas as linhas; subtraia-o só no rótulo de cada linha: p[np.arange(N), y] -= 1.",
     "check.case_last_layer": "ativações a de formato {a_shape}, W de formato {w_shape}, rótulos y = {labels}",
     "check.expected_grad_pair": "{what} deveria devolver um par (dW, db) de arrays de formatos {w_shape} e {b_shape}; devolveu {got}.",
     "mistake.last_weight_factor": "Erro provável: os pesos foram usados como fator; o fator de dW é a entrada da camada, a = out^(L-1), a ativação da camada anterior: dW = a^T (p - onehot) / N.",
