@@ -122,3 +122,28 @@ def step_size_curve(h, errors, *, truncation=None, rounding=None, best=None, ax=
     ax.set_ylabel(text("plot.abs_error"))
     ax.legend(fontsize="small")
     return ax
+
+
+def matrices(panels, *, axes=None, cmap="RdBu_r"):
+    """Heatmaps of matrices side by side, each with its own symmetric colour scale (0 is white).
+
+    panels: {title: 2-D array}; axes: a sequence of as many Axes (a new row of figures when
+    None). Zero entries are drawn white, so the structure of a Jacobian (blocks, diagonals)
+    shows at a glance. Returns the list of Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        widths = [max(1.0, np.asarray(m).shape[1] / max(1, np.asarray(m).shape[0])) for m in panels.values()]
+        _, axes = plt.subplots(1, len(panels), figsize=(3.2 * sum(widths) + 1, 3.6), squeeze=False,
+                               gridspec_kw={"width_ratios": widths}, layout="constrained")
+        axes = list(axes[0])
+    for ax, (title, matrix) in zip(axes, panels.items()):
+        matrix = np.atleast_2d(np.asarray(matrix, dtype=np.float64))
+        top = np.max(np.abs(matrix), initial=0.0) or 1.0
+        image = ax.imshow(matrix, cmap=cmap, vmin=-top, vmax=top, interpolation="nearest")
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel(text("plot.matrix_columns", count=matrix.shape[1]))
+        ax.set_ylabel(text("plot.matrix_rows", count=matrix.shape[0]))
+        ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    return list(axes)
