@@ -89,7 +89,7 @@ def test_softmax_jacobian_check_rejects_an_asymmetric_slip_and_its_transpose():
         p = layers.softmax(z)
         return p[:, None] * (np.eye(len(p)) - p[:, None])
 
-    _message(check_softmax_jacobian, same_index, seed=0)
+    assert EN["mistake.jacobian_same_index"] in _message(check_softmax_jacobian, same_index, seed=0)
     _message(check_softmax_jacobian, lambda z: same_index(z).T, seed=0)
 
 
@@ -113,6 +113,11 @@ def test_cross_entropy_check_names_a_missing_mean_and_the_fused_gradient():
     assert EN["mistake.ce_fused_here"] in _message(check_cross_entropy, fused, seed=0)
 
 
+def test_cross_entropy_check_names_whole_columns_picked_by_p_colon_y():
+    columns = lambda p, y: (float(-np.mean(np.log(p[:, y]))), _cross_entropy(p, y)[1])
+    assert EN["mistake.ce_columns_y"] in _message(check_cross_entropy, columns, seed=0)
+
+
 def test_cross_entropy_check_wants_a_pair():
     message = _message(check_cross_entropy, lambda p, y: _cross_entropy(p, y)[0], seed=0)
     assert _start("check.expected_loss_pair").format(what="cross_entropy(p, y)") in message
@@ -132,6 +137,19 @@ def test_fused_gradient_check_rejects_overflow_and_a_missing_mean():
     with np.errstate(over="ignore", invalid="ignore"):
         assert "Subtract each row's maximum" in _message(check_softmax_ce_gradient, naive, seed=0)
     assert "missing 1/N" in _message(check_softmax_ce_gradient, lambda z, y: _fused(z, y) * len(y), seed=0)
+
+
+def test_fused_gradient_check_names_a_mean_over_classes_and_whole_columns():
+    by_c = lambda z, y: _fused(z, y) * len(y) / z.shape[1]
+    assert EN["mistake.fused_by_c"] in _message(check_softmax_ce_gradient, by_c, seed=0)
+
+    def columns(z, y):
+        p = layers.softmax(z)
+        p[:, y] -= 1
+        return p / len(y)
+
+    # four labels cannot cover five classes, so this is not the same as subtracting 1 everywhere
+    assert EN["mistake.fused_columns"] in _message(check_softmax_ce_gradient, columns, seed=0, n=4, c=5)
 
 
 def test_a_student_that_changes_its_input_does_not_change_the_cases():

@@ -51,6 +51,21 @@ def test_check_train_rejects_the_mean_of_batch_costs_as_history():
     assert text("mistake.train_history_batch_mean") in msg
 
 
+def test_check_train_rejects_labels_shuffled_apart_from_their_rows():
+    msg = _message(check_train, TRAIN.wrong["X and y shuffled apart"], seed=0)
+    assert text("check.train_labels", count=100, steps=100) in msg
+
+
+def test_check_train_rejects_the_last_batch_cost_as_history():
+    msg = _message(check_train, TRAIN.wrong["history of the last batch's cost"], seed=0)
+    assert text("mistake.train_history_last_batch") in msg
+
+
+def test_check_train_names_a_gradient_summed_over_the_batch():
+    msg = _message(check_train, TRAIN.wrong["sums instead of averaging the batch"], seed=0)
+    assert text("mistake.train_batch_sum") in msg
+
+
 def test_check_train_rejects_an_unseeded_shuffle():
     assert "seed = 0" in _message(check_train, TRAIN.wrong["unseeded shuffle"], seed=0)
 

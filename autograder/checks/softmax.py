@@ -156,6 +156,7 @@ class SoftmaxJacobian(Check):
             "jacobian_no_delta": -np.outer(p, p),
             "jacobian_delta_as_one": np.outer(p, 1 - p),
             "jacobian_of_logits": np.diag(z) - np.outer(z, z),
+            "jacobian_same_index": p[:, None] * (np.eye(c) - p[:, None]),
         }
         try:
             score = compare(got, jac, noise, what=self.what, mistakes=mistakes)
@@ -198,7 +199,8 @@ class CrossEntropy(Check):
         expected = cross_entropy_of_probabilities(p, y)
         score = compare(loss, expected, 0.0, what=self.what + " -> L", factors={"N": n, "C": c},
                         mistakes={"ce_all_classes": float(-np.mean(np.log(p).sum(axis=1))),
-                                  "ce_one_minus": float(-np.mean(np.log(1 - p[rows, y])))})
+                                  "ce_one_minus": float(-np.mean(np.log(1 - p[rows, y]))),
+                                  "ce_columns_y": float(-np.mean(np.log(p[:, y])))})
         # steps relative to p: the curvature of -ln p grows like 1/p^3
         grad, noise = numeric.numerical_gradient(lambda q: cross_entropy_of_probabilities(q, y), p,
                                                  h=1e-5 * p, with_noise=True)
@@ -245,9 +247,13 @@ class SoftmaxCEGradient(Check):
         # so the reference differentiates the unshifted logits
         grad, noise = numeric.numerical_gradient(lambda v: mean_cross_entropy(v, y), z, with_noise=True)
         p, onehot = softmax(z), one_hot(y, c)
+        columns = p.copy()
+        columns[:, y] -= 1.0                             # p[:, y] -= 1: whole columns
         mistakes = {
             "fused_p_only": p / n,
             "fused_minus_one_everywhere": (p - 1) / n,
+            "fused_columns": columns / n,
+            "fused_by_c": (p - onehot) / c,
             "fused_wrong_axis": (softmax(z.T).T - onehot) / n,
             "fused_diagonal_jacobian": -(1 - p) * onehot / n,
         }

@@ -49,16 +49,31 @@ class _Recorder(Sequential):
         super().__init__(*layers)
         self.forwards = []
         self.backed = []
+        self.labels = []
 
     def forward(self, z):
         self.forwards.append((np.array(z, dtype=np.float64), flat_parameters(self)))
         self.backed.append(False)
+        self.labels.append(None)
         return super().forward(z)
 
     def backward(self, dout):
         if self.backed:
             self.backed[-1] = True
         return super().backward(dout)
+
+
+class _LabelRecorder(SoftmaxCrossEntropy):
+    """The loss, noting which labels came with the model's latest forward."""
+
+    def __init__(self, model):
+        super().__init__()
+        self._model = model
+
+    def forward(self, z, y):
+        if self._model.labels:
+            self._model.labels[-1] = np.array(y, copy=True)
+        return super().forward(z, y)
 
 
 def _network(hidden, seed):
@@ -113,7 +128,7 @@ class Train(Check):
     def _run(self, student, case):
         d = case.data
         model = _Recorder(*_load(_network(d["hidden"], 0), d["theta"]))
-        history = student(model, SoftmaxCrossEntropy(), d["X"].copy(), d["y"].copy(), d["lr"],
+        history = student(model, _LabelRecorder(model), d["X"].copy(), d["y"].copy(), d["lr"],
                           d["epochs"], d["batch_size"], d["seed"])
         try:
             history = np.asarray(history, dtype=np.float64)
@@ -121,24 +136,29 @@ class Train(Check):
             pass
         index = {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(d["X"]))}
         n = len(d["X"])
-        steps = [(x, theta) for (x, theta), backed in zip(model.forwards, model.backed) if backed]
+        steps = [(x, theta, labels) for (x, theta), backed, labels
+                 in zip(model.forwards, model.backed, model.labels) if backed]
         counts = np.zeros((len(steps), n + 1))
-        for s, (x, _) in enumerate(steps):
-            for i in _rows(x, index) if x.ndim == 2 and x.shape[1:] == (2,) else [-1]:
+        mislabelled = 0
+        for s, (x, _, labels) in enumerate(steps):
+            rows = _rows(x, index) if x.ndim == 2 and x.shape[1:] == (2,) else [-1]
+            for i in rows:
                 counts[s, i if i >= 0 else n] += 1
+            if labels is not None and min(rows) >= 0:
+                mislabelled += not (labels.shape == (len(rows),) and np.array_equal(labels, d["y"][rows]))
         size = d["theta"].size
-        thetas = np.array([theta for _, theta in steps]).reshape(len(steps), size) if steps else np.zeros((0, size))
-        return history, thetas, counts, flat_parameters(model)
+        thetas = np.array([theta for _, theta, _ in steps]).reshape(len(steps), size) if steps else np.zeros((0, size))
+        return history, thetas, counts, flat_parameters(model), mislabelled
 
     def call(self, student, case):
         first = self._run(student, case)
         second = self._run(student, case)
-        return first + second[:1] + second[3:]
+        return first + second[:1] + second[3:4]
 
     def judge(self, case, value, params):
-        if not isinstance(value, tuple) or len(value) != 6:
+        if not isinstance(value, tuple) or len(value) != 7:
             raise Reject(text("check.train_tuple", what=self.what, count=len(value) if isinstance(value, tuple) else 1))
-        history, thetas, counts, final, history2, final2 = value
+        history, thetas, counts, final, mislabelled, history2, final2 = value
         d = case.data
         n, epochs, lr = len(d["X"]), d["epochs"], d["lr"]
         batch_size = min(d["batch_size"], n)
@@ -160,6 +180,8 @@ class Train(Check):
             if not np.all(seen == 1):
                 raise Reject(text("check.train_epoch_coverage", epoch=e + 1, missing=int(np.sum(seen == 0)),
                                   repeated=int(np.sum(seen > 1))))
+        if mislabelled:
+            raise Reject(text("check.train_labels", count=int(mislabelled), steps=count))
         # every step: theta_next - theta = -lr * gradient of the batch cost at theta
         after = np.vstack([thetas[1:], final[None, :]])
         batches = [np.flatnonzero(c[:n]) for c in counts]
@@ -172,7 +194,7 @@ class Train(Check):
         noise = EPS * (np.abs(thetas) + np.abs(after))
         compare(after - thetas, -lr * grads, noise, what=text("check.train_update", what=self.what),
                 mistakes={"train_no_update": np.zeros_like(grads), "train_ascent": lr * grads,
-                          "train_stale_gradient": early},
+                          "train_stale_gradient": early, "train_batch_sum": -lr * grads * sizes[:, None]},
                 factors={"B": batch_size})
         # the history: the training cost after each epoch
         ends = [after[(e + 1) * per_epoch - 1] for e in range(epochs)]
@@ -185,7 +207,9 @@ class Train(Check):
             raise Reject(text("check.train_history_length", epochs=epochs, got=epochs + 1))
         history = reject_unless_array(history, (epochs,), text("check.train_history", what=self.what))
         compare(history, expected, EPS * np.abs(expected), what=text("check.train_history", what=self.what),
-                mistakes={"train_history_batch_mean": batch_means, "train_history_before": starts})
+                mistakes={"train_history_batch_mean": batch_means, "train_history_before": starts,
+                          "train_history_last_batch": np.array([results[(e + 1) * per_epoch - 1][0]
+                                                                for e in range(epochs)])})
         final_cost = expected[-1]
         if final_cost > d["target"]:
             raise Reject(text("check.train_target", cost=final_cost, target=d["target"]))

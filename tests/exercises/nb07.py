@@ -54,6 +54,53 @@ def _train_global_seed(model, loss, X, y, lr, epochs, batch_size, seed):
     return history
 
 
+def _train_shuffles_x_and_y_apart(model, loss, X, y, lr, epochs, batch_size, seed):
+    # X and y each shuffled with its own permutation: the labels no longer belong to their rows
+    rng = np.random.default_rng(seed)
+    history = []
+    for _ in range(epochs):
+        Xs, ys = X[rng.permutation(len(X))], y[rng.permutation(len(X))]
+        for start in range(0, len(X), batch_size):
+            loss.forward(model.forward(Xs[start:start + batch_size]), ys[start:start + batch_size])
+            model.backward(loss.backward())
+            for param, grad in model.parameters():
+                param -= lr * grad
+        history.append(loss.forward(model.forward(X), y))
+    return history
+
+
+def _train_drops_last_batch(model, loss, X, y, lr, epochs, batch_size, seed):
+    # len(X) // batch_size batches: the samples of the last, smaller batch are never trained on
+    rng = np.random.default_rng(seed)
+    history = []
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for k in range(len(X) // batch_size):
+            index = order[k * batch_size:(k + 1) * batch_size]
+            loss.forward(model.forward(X[index]), y[index])
+            model.backward(loss.backward())
+            for param, grad in model.parameters():
+                param -= lr * grad
+        history.append(loss.forward(model.forward(X), y))
+    return history
+
+
+def _train_history_last_batch(model, loss, X, y, lr, epochs, batch_size, seed):
+    # records the cost of the epoch's last batch instead of the cost on the whole set
+    rng = np.random.default_rng(seed)
+    history = []
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            index = order[start:start + batch_size]
+            cost = loss.forward(model.forward(X[index]), y[index])
+            model.backward(loss.backward())
+            for param, grad in model.parameters():
+                param -= lr * grad
+        history.append(cost)
+    return history
+
+
 def _mutant(*, update="inplace", sign=1.0, before=False, scale_dout=None, first_batch_only=False,
             full_each_step=False, record="after", shuffle="seeded", lr_power=1, extra_epoch=False):
     def train(model, loss, X, y, lr, epochs, batch_size, seed):
@@ -106,6 +153,9 @@ TRAIN = Exercise(
         "learning rate squared": _mutant(lr_power=2),
         "one epoch too many": _mutant(extra_epoch=True),
         "returns nothing": lambda model, loss, X, y, lr, epochs, batch_size, seed: None,
+        "X and y shuffled apart": _train_shuffles_x_and_y_apart,
+        "drops the last partial batch": _train_drops_last_batch,
+        "history of the last batch's cost": _train_history_last_batch,
     },
     right={
         "seeded permutation, SGD optimizer": _train,
