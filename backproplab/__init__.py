@@ -12,7 +12,12 @@ One module per idea, each short enough to read in one sitting:
 - ``datasets``: small data sets made or shipped without network;
 - ``value``: the scalar reverse-mode engine ``Value`` (notebook 03);
 - ``dual``: forward mode with dual numbers (notebook 03);
-- ``graphdraw``, ``diagrams``, ``plots``: drawings (matplotlib is imported inside them);
+- ``layers``: modules with forward and backward, losses, ``Sequential``, ``SGD`` (notebooks 04-07);
+- ``gradcheck``: the student's gradient checker of a module;
+- ``jacobians``, ``cost``: analytic Jacobians, and time and memory of a call (notebook 06);
+- ``training``, ``planted``, ``symmetry``: training loops, a network with planted bugs,
+  hidden-unit permutations (notebook 07);
+- ``boundary``, ``stackdiagram``, ``trainplots``, ``graphdraw``, ``diagrams``, ``plots``: drawings (matplotlib is imported inside them);
 - ``messages``: every sentence the library and the checks show, in English and pt-BR.
 """
 
