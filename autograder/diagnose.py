@@ -10,6 +10,7 @@ a transpose; then where the entries are wrong.
 
 import numpy as np
 
+from backproplab.gradcheck import name_multiple as scalar_multiple
 from backproplab.messages import text
 from backproplab.numeric import error_score
 
@@ -76,25 +77,6 @@ def recognise(got, expected, noise, mistakes, factors):
         return text("mistake.transposed")
     return ""
 
-
-def scalar_multiple(c, factors):
-    """Name a scalar multiple: -1, 2, 1/2, a size or its inverse."""
-    def near(a, b):
-        return abs(a - b) <= 1e-6 * max(1.0, abs(b))
-
-    if near(c, -1.0):
-        return text("mistake.sign")
-    if near(c, 2.0) or near(c, 0.5):
-        return text("mistake.factor_two", factor=c)
-    for name, size in factors.items():
-        if near(c, size):
-            return text("mistake.missing_mean", name=name, factor=c)
-        if near(c, 1.0 / size):
-            return text("mistake.extra_mean", name=name, factor=c)
-    for name, size in factors.items():
-        if near(abs(c), size) or near(abs(c), 1.0 / size):
-            return text("mistake.sign_and_mean", name=name, factor=c)
-    return text("mistake.multiple", factor=c)
 
 
 def where(got, expected, scores):

@@ -277,23 +277,32 @@ def _likely_mistake(got, expected, noise, ones, dout, sizes):
     if norm > 0:
         c = float(flat_g @ flat_e) / norm
         if c != 0 and _close(got, c * expected, noise):
-            return _multiple(c, sizes)
+            return name_multiple(c, sizes)
     if np.ndim(got) == 2 and got.shape[0] == got.shape[1] and _close(got, expected.T, noise):
         return text("mistake.transposed")
     return ""
 
 
-def _multiple(c, sizes):
+def name_multiple(c, sizes):
+    """Name a gradient that is c times the right one: -1, 2, 1/2, a size or its inverse.
+
+    sizes: {name: size}, e.g. {"N": 4}; a size of 1 names nothing. Shared by
+    this checker and the autograder's diagnoses.
+    """
     def near(a, b):
         return abs(a - b) <= 1e-6 * max(1.0, abs(b))
 
+    sizes = {name: size for name, size in sizes.items() if size > 1}
     if near(c, -1.0):
         return text("mistake.sign")
     if near(c, 2.0) or near(c, 0.5):
         return text("mistake.factor_two", factor=c)
     for name, size in sizes.items():
-        if size > 1 and near(c, size):
+        if near(c, size):
             return text("mistake.missing_mean", name=name, factor=c)
-        if size > 1 and near(c, 1.0 / size):
+        if near(c, 1.0 / size):
             return text("mistake.extra_mean", name=name, factor=c)
+    for name, size in sizes.items():
+        if near(abs(c), size) or near(abs(c), 1.0 / size):
+            return text("mistake.sign_and_mean", name=name, factor=c)
     return text("mistake.multiple", factor=c)

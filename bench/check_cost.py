@@ -20,10 +20,11 @@ import argparse
 import contextlib
 import io
 import os
-import platform
 import statistics
 import sys
 import time
+
+from machine import machine  # bench/machine.py
 from pathlib import Path
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -45,16 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from autograder import check_layer  # noqa: E402
 from autograder.checks import layers as layer_checks  # noqa: E402
 from backproplab import layers, numeric  # noqa: E402
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 @contextlib.contextmanager

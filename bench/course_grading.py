@@ -25,13 +25,14 @@ Not run by the test suite.
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+
+from machine import machine  # bench/machine.py
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,16 +43,6 @@ from autograder import grade  # noqa: E402
 from autograder.build import isolated_env  # noqa: E402
 
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 class Clock:

@@ -22,10 +22,11 @@ median time per step is printed, with the ratios. Not run by the test suite.
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
+
+from machine import machine  # bench/machine.py
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # glibc malloc: keep freed large blocks in the heap instead of unmapping them, so that a
@@ -63,16 +64,6 @@ def pin(threads, steady_malloc):
         raise RuntimeError("numpy was imported before the thread count was pinned")
     env = {**os.environ, **wanted}
     os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env)
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 # -- the three steps, from the same weights and batch -----------------------------------
