@@ -21,4 +21,4 @@ One module per idea, each short enough to read in one sitting:
 - ``messages``: every sentence the library and the checks show, in English and pt-BR.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
