@@ -23,6 +23,7 @@ formulas dz = dout W^T, dW = z^T dout, db = sum of dout's rows, dz = dout * h'(z
 import numpy as np
 
 from backproplab.functions import sigmoid
+from backproplab.layers import softmax
 from backproplab.messages import text
 
 
@@ -102,9 +103,7 @@ def sigmoid_jacobian(z):
 
 def softmax_jacobian(z):
     """d p / d z = diag(p) - p p^T for one row z: (C,), p = softmax(z); (C, C), each row sums to 0."""
-    z = _array(z, "z", 1)
-    e = np.exp(z - z.max())
-    p = e / e.sum()
+    p = softmax(_array(z, "z", 1))
     return np.diag(p) - np.outer(p, p)
 
 
