@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from backproplab.functions import sigmoid_of_number
 from backproplab.messages import text
 from backproplab.value import _checked as _number  # one validation of numbers for both engines
 
@@ -103,7 +104,7 @@ class Dual:
         return self._chain(t, 1.0 - t * t)
 
     def sigmoid(self):
-        s = 0.5 * (1.0 + math.tanh(0.5 * self.value))
+        s = sigmoid_of_number(self.value)  # 1 / (1 + exp(-x)), accurate in both tails
         return self._chain(s, s * (1.0 - s))
 
     def relu(self):

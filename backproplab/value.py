@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from backproplab.functions import sigmoid_of_number
 from backproplab.messages import text
 
 #: running totals of the reverse-mode work done by Value.backward: sweeps (calls)
@@ -124,7 +125,7 @@ class Value:
         return self._node(t, (self,), "tanh", (1.0 - t * t,))
 
     def sigmoid(self):
-        s = 0.5 * (1.0 + math.tanh(0.5 * self.data))  # stable form of 1 / (1 + exp(-x))
+        s = sigmoid_of_number(self.data)  # 1 / (1 + exp(-x)), accurate in both tails
         return self._node(s, (self,), "sigmoid", (s * (1.0 - s),))
 
     def relu(self):

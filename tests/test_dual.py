@@ -90,3 +90,14 @@ def test_work_counts_one_forward_sweep_per_input():
     gradient(lambda xs: xs[0] * xs[1] + xs[2], [1.0, 2.0, 3.0])
     derivative(lambda x: x * x, 2.0)
     assert dual.work["sweeps"] == 4
+
+
+def test_sigmoid_matches_scipy_expit_and_log_expit_from_minus_700_to_700():
+    from test_functions import SIGMOID_GRID, assert_sigmoid_accurate
+
+    with np.errstate(all="raise"):
+        outs = [Dual(float(x), -1.5).sigmoid() for x in SIGMOID_GRID]
+    values = np.array([d.value for d in outs])
+    assert_sigmoid_accurate(values, SIGMOID_GRID)
+    # the tangent rule s (1 - s) t
+    assert np.array_equal([d.tangent for d in outs], values * (1.0 - values) * -1.5)

@@ -51,3 +51,42 @@ def test_existing_entries_keep_their_behaviour():
     assert functions.SCALAR["sin"].gradient is None
     with pytest.raises(KeyError, match="known"):
         functions.lookup(functions.TO_SCALAR, "nope")
+
+
+# -- the sigmoid: accurate in relative terms in both tails ----------------------------
+
+SIGMOID_GRID = np.union1d(np.linspace(-700.0, 700.0, 20001), np.arange(-700.0, 701.0))
+
+
+def assert_sigmoid_accurate(s, x):
+    """s ~ expit(x) within 1e-12 relative; log s ~ log_expit(x), relative where |log| > 1, else absolute."""
+    from scipy.special import expit, log_expit
+
+    s, x = np.asarray(s, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    expected, log_expected = expit(x), log_expit(x)
+    assert np.all(s > 0), f"sigmoid is 0 at x = {x[s <= 0].max()}"
+    assert np.max(np.abs(s - expected) / expected) <= 1e-12
+    log_error = np.abs(np.log(s) - log_expected)
+    big = np.abs(log_expected) > 1
+    assert np.max(log_error[big] / np.abs(log_expected[big])) <= 1e-12
+    assert np.max(log_error[~big]) <= 1e-12
+
+
+def test_sigmoid_matches_scipy_expit_and_log_expit_on_arrays_from_minus_700_to_700():
+    with np.errstate(all="raise"):
+        s = functions.sigmoid(SIGMOID_GRID)
+        matrix = functions.sigmoid(SIGMOID_GRID[:20000].reshape(200, 100))
+    assert s.shape == SIGMOID_GRID.shape and s.dtype == np.float64
+    assert_sigmoid_accurate(s, SIGMOID_GRID)
+    assert np.array_equal(matrix.ravel(), s[:20000])
+
+
+def test_sigmoid_of_a_number_is_a_number_and_accurate_in_both_tails():
+    x = SIGMOID_GRID[::7]
+    with np.errstate(all="raise"):
+        numbers = [functions.sigmoid(float(t)) for t in x]
+        floats = [functions.sigmoid_of_number(float(t)) for t in x]
+    assert all(type(v) is np.float64 for v in numbers) and all(type(v) is float for v in floats)
+    assert_sigmoid_accurate(numbers, x)
+    assert_sigmoid_accurate(floats, x)
+    assert functions.sigmoid(0.0) == functions.sigmoid_of_number(0.0) == 0.5

@@ -104,3 +104,13 @@ def test_two_layer_gradients_vanish_when_the_output_is_on_target():
 def test_two_layer_names_missing_parameters():
     with pytest.raises(KeyError, match="b2"):
         scalar_net.two_layer_forward({"w1": 1.0, "b1": 0.0, "w2": 1.0}, 0.5)
+
+
+def test_sigmoid_matches_scipy_expit_and_log_expit_from_minus_700_to_700():
+    from test_functions import SIGMOID_GRID, assert_sigmoid_accurate
+
+    with np.errstate(all="raise"):
+        s = scalar_net.sigmoid(SIGMOID_GRID)
+        numbers = [scalar_net.sigmoid(float(x)) for x in SIGMOID_GRID[::11]]
+    assert_sigmoid_accurate(s, SIGMOID_GRID)
+    assert_sigmoid_accurate(numbers, SIGMOID_GRID[::11])

@@ -176,3 +176,20 @@ def test_work_counts_backward_sweeps_and_the_edges_they_visit():
     e.backward()
     e.backward()
     assert value.work == {"sweeps": 2, "edges": 12}
+
+
+def test_sigmoid_matches_scipy_expit_and_log_expit_from_minus_700_to_700():
+    from test_functions import SIGMOID_GRID, assert_sigmoid_accurate
+
+    data, grads = [], []
+    with np.errstate(all="raise"):
+        for x in SIGMOID_GRID:
+            v = Value(float(x))
+            s = v.sigmoid()
+            s.backward(2.0)
+            data.append(s.data)
+            grads.append(v.grad)
+            assert s.local_grads == (s.data * (1.0 - s.data),)  # the local rule s (1 - s)
+    data = np.array(data)
+    assert_sigmoid_accurate(data, SIGMOID_GRID)
+    assert np.array_equal(grads, 2.0 * data * (1.0 - data))
