@@ -19,6 +19,7 @@ docs/authoring.md for how to write one.
 """
 
 import json
+import linecache
 import os
 from dataclasses import dataclass, field
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from backproplab.messages import text
 
-from . import evidence
+from . import delegation, evidence
 
 GRADING_ENV = "BACKPROPLAB_GRADING"
 EVIDENCE_MIME = "application/vnd.backproplab.evidence+json"
@@ -79,11 +80,16 @@ class Check:
 
     ``spares(params)`` may give extra cases that replace inconclusive ones,
     up to :data:`MAX_RESAMPLES`.
+
+    ``delegation`` lists the functions that already do what the exercise
+    asks (``"backproplab.numeric.central_difference"``): they are trapped
+    while the student's object runs, and a call to one fails the case.
     """
 
     name = ""
     what = ""
     defaults = {"seed": 0}
+    delegation = ()  # dotted paths of functions that do the exercise (see autograder.delegation)
 
     def resolve(self, params):
         unknown = sorted(set(params) - set(self.defaults))
@@ -115,13 +121,18 @@ class Check:
         """Encoded results of ``student`` on every case and spare, and the first exception."""
         records, first_error = [], None
         for case in self.cases(params) + self.spares(params):
+            called = []
             try:
-                value = self.call(student, case)
+                with delegation.trapped(self.delegation, called):
+                    value = self.call(student, case)
             except Exception as exc:
-                first_error = first_error or exc
+                if not called:
+                    first_error = first_error or exc
                 records.append(evidence.encode_error(exc))
             else:
                 records.append(evidence.encode(value))
+            if called:  # even if the student's code caught the trap's exception
+                records[-1] = {"kind": "error", "type": delegation.DELEGATED, "message": called[0]}
         return records, first_error
 
     def verdict(self, params, records):
@@ -158,6 +169,8 @@ class Check:
             value = evidence.decode(record)
         except evidence.MalformedEvidence as exc:
             raise Reject(text("check.malformed", why=exc)) from None
+        if isinstance(value, evidence.Raised) and value.type == delegation.DELEGATED:
+            raise Reject(text("check.delegated", what=self.what, name=delegation.describe(value.message)))
         if isinstance(value, evidence.Raised):
             raise Reject(text("check.raised", what=self.what, type=value.type, message=value.message))
         return float(self.judge(case, value, params))
@@ -171,6 +184,7 @@ def register(check_class):
     REGISTRY[check.name] = check
 
     def run(student, **params):
+        __tracebackhide__ = True  # IPython shows the student's cell, not the grader's files
         return run_check(check, student, params)
 
     run.__name__ = f"check_{check.name}"
@@ -186,6 +200,7 @@ def grading():
 
 def run_check(check, student, params):
     """Run one check call as a test cell does (see the module docstring)."""
+    __tracebackhide__ = True
     if not callable(student):
         raise AssertionError(text("check.not_callable", what=check.what, got=type(student).__name__))
     params = check.resolve(params)
@@ -195,10 +210,21 @@ def run_check(check, student, params):
         emit({"version": EVIDENCE_VERSION, "check": check.name, "params": params,
               "records": records, "passed": verdict.passed})
     if not verdict.passed:
-        raise AssertionError(verdict.message) from first_error
+        _fail(verdict.message, first_error)
     print(verdict.message)
     for note in verdict.notes:
         print(note)
+
+
+# The frame that raises a failed check's AssertionError: compiled without a
+# file, so that a student's traceback ends in their own cell and a line
+# naming the check, never in the grader's files (IPython hides the frames
+# above it that set __tracebackhide__).
+_FAIL_SOURCE = "def check_failed(message, cause):\n    raise AssertionError(message) from cause\n"
+_namespace = {}
+exec(compile(_FAIL_SOURCE, "<check>", "exec"), _namespace)
+linecache.cache["<check>"] = (len(_FAIL_SOURCE), None, _FAIL_SOURCE.splitlines(True), "<check>")
+_fail = _namespace["check_failed"]
 
 
 def emit(record):

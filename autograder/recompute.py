@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from backproplab.messages import text
 
-from . import checks  # noqa: F401  (registers every check)
+from . import checks, delegation  # noqa: F401  (checks: registers every check)
 from .contract import EVIDENCE_MIME, REGISTRY, Verdict
 
 
@@ -111,11 +111,48 @@ def trusted_cells(nb):
     return cells
 
 
+def _text(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def student_cells(nb, trusted):
+    """{grade_id: [source]}: the code the student wrote for each trusted test cell.
+
+    The cells between the previous graded test cell and this one that the
+    student could edit: solution cells and cells the student added (no
+    nbgrader metadata), in the order of the notebook.
+    """
+    spans, current = {}, []
+    for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not isinstance(meta, dict):
+            meta = {}
+        if meta.get("grade_id") in trusted and meta.get("grade") and not meta.get("solution"):
+            spans.setdefault(meta["grade_id"], current)
+            current = []
+        elif meta.get("solution") or not meta.get("locked"):
+            current.append(_text(cell))
+    return spans
+
+
+def delegation_reasons(source, written, context):
+    """Why the student's cells for one test cell delegate the exercise, or []."""
+    paths = sorted({path for name, _ in expected_calls(source) for path in REGISTRY[name].delegation})
+    used = delegation.scan(written, paths, context) if paths else []
+    if not used:
+        return []
+    return [text("check.delegated_source", names=", ".join(delegation.describe(p) for p in used))]
+
+
 def judge_cells(trusted, nb):
     """{grade_id: CellVerdict}: each trusted test cell judged from the evidence in ``nb``'s outputs.
 
     trusted: {grade_id: (source, points)} (see :func:`trusted_cells`); nb: the
-    graded notebook, untrusted: only its outputs are read, as evidence.
+    graded notebook, untrusted: only its outputs, and the source of the cells
+    the student wrote (read for delegation, never run), are used.
     """
     outputs = {}
     for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
@@ -124,10 +161,14 @@ def judge_cells(trusted, nb):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in trusted and grade_id not in outputs and isinstance(cell.get("outputs"), list):
             outputs[grade_id] = cell["outputs"]
+    written = student_cells(nb, trusted)
+    context = [_text(c) for c in (nb.get("cells", []) if isinstance(nb, dict) else [])
+               if isinstance(c, dict) and c.get("cell_type") == "code"]
     verdicts = {}
     for grade_id, (source, points) in trusted.items():
         results = judge_calls(source, outputs.get(grade_id, []))
         reasons = [verdict.message for _, _, verdict in results if not verdict.passed]
+        reasons += delegation_reasons(source, written.get(grade_id, []), context)
         if not results:
             reasons.append(text("check.no_calls"))
         passed = not reasons

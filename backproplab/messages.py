@@ -29,6 +29,7 @@ EN = {
     "numeric.f_not_finite_direction": "f must return finite numbers; it returned {value} at the perturbed point x {sign} h*u, with h = {h}.",
     "numeric.f_shape_changed": "f must always return the same shape; it returned shape {first} and then shape {got}.",
     "numeric.dout_shape": "dout must have the shape of f(x), {expected}; got shape {got}.",
+    "numeric.grad_shape": "grad(x) must have the shape of x, {expected}; got shape {got}.",
     "numeric.u_shape": "u must have the shape of x, {expected}; got shape {got}.",
     "numeric.shape_mismatch": "{a_name} and {b_name} must have the same shape (or shapes that broadcast); got {a_shape} and {b_shape}.",
     # -- checks (autograder) ------------------------------------------------
@@ -57,6 +58,8 @@ EN = {
     "check.case_step": "{function} at x = {x:.6g} with h = {h:g}",
     "check.no_evidence": "no evidence was recorded for check_{check} with {params}: the test cell did not run to this check.",
     "check.no_calls": "this graded cell calls no check.",
+    "check.delegated": "{what} calls {name}, which already does what this exercise asks you to write. Write it yourself; the test only accepts your own code.",
+    "check.delegated_source": "the code you wrote for this exercise uses {names}, which already does what the exercise asks you to write; the grader does not accept it. Write it yourself.",
     "check.numerical_not_analytic": "{what} agrees with finite differences but not with the exact derivative: it looks like a numerical approximation. Compute the derivative analytically (with the chain rule), not with finite differences.",
     "mistake.sign": "Likely mistake: the sign is flipped (your values are -1 times the expected ones).",
     "mistake.factor_two": "Likely mistake: a factor of two (your values are {factor:.3g} times the expected ones).",
@@ -550,6 +553,7 @@ PT_BR = {
     "numeric.f_not_finite_direction": "f deve retornar números finitos; retornou {value} no ponto perturbado x {sign} h*u, com h = {h}.",
     "numeric.f_shape_changed": "f deve retornar sempre o mesmo formato; retornou o formato {first} e depois o formato {got}.",
     "numeric.dout_shape": "dout deve ter o formato de f(x), {expected}; recebi o formato {got}.",
+    "numeric.grad_shape": "grad(x) deve ter a forma de x, {expected}; veio a forma {got}.",
     "numeric.u_shape": "u deve ter o formato de x, {expected}; recebi o formato {got}.",
     "numeric.shape_mismatch": "{a_name} e {b_name} devem ter o mesmo formato (ou formatos compatíveis por broadcasting); recebi {a_shape} e {b_shape}.",
     # -- checks (autograder) ------------------------------------------------
@@ -578,6 +582,8 @@ PT_BR = {
     "check.case_step": "{function} em x = {x:.6g} com h = {h:g}",
     "check.no_evidence": "nenhuma evidência foi registrada para check_{check} com {params}: a célula de teste não chegou a esta verificação.",
     "check.no_calls": "esta célula avaliada não chama nenhuma verificação.",
+    "check.delegated": "{what} chama {name}, que já faz o que este exercício pede que você escreva. Escreva você mesmo; o teste só aceita o seu próprio código.",
+    "check.delegated_source": "o código que você escreveu para este exercício usa {names}, que já faz o que o exercício pede que você escreva; o corretor não o aceita. Escreva você mesmo.",
     "check.numerical_not_analytic": "{what} confere com as diferenças finitas, mas não com a derivada exata: parece uma aproximação numérica. Calcule a derivada analiticamente (pela regra da cadeia), não por diferenças finitas.",
     "mistake.sign": "Erro provável: o sinal está trocado (seus valores são -1 vezes os esperados).",
     "mistake.factor_two": "Erro provável: um fator dois (seus valores são {factor:.3g} vezes os esperados).",

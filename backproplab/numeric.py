@@ -274,6 +274,24 @@ def error_score(analytic, numeric, noise=0.0):
     return np.where(finite, np.abs(a - n) / scale, np.inf)
 
 
+def grad_check(f, grad, x, h=1e-5):
+    """How far an analytic gradient is from the central-difference one: the largest error score.
+
+    f: a function of x returning a number; grad: a function of x returning
+    the analytic gradient, of x's shape; x: a number or an array; h: the step.
+    Returns max_i r_i (see :func:`error_score`): at most 1 means the two agree
+    as well as finite differences can tell; about 1e5 means they differ in
+    the first significant digit. x is not changed.
+    """
+    _check_callable(grad)
+    x = _real_array(x)
+    numeric, noise = numerical_gradient(lambda v: f(v.item() if v.ndim == 0 else v), x, h, with_noise=True)
+    analytic = np.asarray(grad(x.item() if x.ndim == 0 else x.copy()), dtype=np.float64)
+    if analytic.shape != x.shape:
+        raise ValueError(text("numeric.grad_shape", expected=x.shape, got=analytic.shape))
+    return float(np.max(error_score(analytic, numeric, noise), initial=0.0))
+
+
 def relative_error(a, b):
     """max|a - b| / max(1e-8, max(|a| + |b|)): the CS231n number, to read, not a verdict.
 

@@ -8,6 +8,12 @@ formula, a loop instead of a vector expression, a stable instead of a naive
 form) and must pass. tests/test_exercises.py runs them all against the test
 cells as written in source/ (hidden tests included) and in course/.
 
+A wrong implementation may be given as a pair ``(implementation,
+"words of the message")``: the test cell must then fail with an
+AssertionError whose message contains those words (the mistake it names,
+say), on visible and hidden parameters alike. Notebooks 01-03 give the
+message for every wrong implementation (tests/test_exercises.py).
+
 An exercise whose student object is not a plain function (a class, say)
 gives ``namespace``: a function from the implementation to the names the
 test cell expects.
@@ -27,6 +33,13 @@ class Exercise:
     wrong: dict = field(default_factory=dict)
     right: dict = field(default_factory=dict)
     namespace: Optional[Callable] = None
+
+    def mistake(self, name):
+        """(implementation, expected words of the message or None) of a wrong implementation."""
+        entry = self.wrong[name]
+        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], str):
+            return entry
+        return entry, None
 
     def names(self, implementation):
         """The globals a test cell sees when ``implementation`` is the student's answer."""

@@ -1,0 +1,207 @@
+"""Answers that hand the exercise to a function that already does it.
+
+An exercise asks the student to write something the course's library, SciPy
+or numpy already has (a central difference, a numerical gradient, a backward
+pass). Calling that function instead is not an answer. A check names what
+its exercise must not call in ``Check.delegation``: dotted paths such as
+``"backproplab.numeric.central_difference"`` or ``"numpy.gradient"``.
+
+Delegation is caught twice:
+
+- in the kernel, :func:`trapped` swaps the code of each named function for a
+  trap while the check calls the student's object; a call to it is recorded
+  as evidence (an error of type :data:`DELEGATED`), whatever name or alias
+  the student reached it by;
+- out of the kernel, :func:`scan` reads the source of the cells the student
+  wrote for the exercise (the grader's recomputation does this, so a student
+  cell cannot hide it) and finds the named functions used there: imported
+  by name, called through an imported module, or through a name that
+  another cell imported.
+
+Deliberate obfuscation (``getattr`` with a computed string, ``exec``) is out
+of scope; docs/grading.md's threat model says so.
+"""
+
+import ast
+import contextlib
+import importlib
+
+DELEGATED = "DelegationError"
+_TRAP_GLOBAL = "__backproplab_delegation_trap__"
+
+
+class DelegationError(Exception):
+    """A student's object called a function its exercise asks the student to write."""
+
+
+def _resolve(path):
+    """The object a dotted path names, and the function whose code runs when it is called."""
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        break
+    else:  # pragma: no cover - a course bug
+        raise ValueError(f"cannot resolve {path!r}")
+    function = getattr(obj, "_implementation", obj)  # numpy's array-function dispatchers
+    function = getattr(function, "__func__", function)
+    if not hasattr(function, "__code__"):  # pragma: no cover - a course bug
+        raise ValueError(f"{path!r} is not a Python function")
+    return function
+
+
+def _trap_code(function, path):
+    """A code object for ``function`` that reports ``path`` and raises, with the same free variables."""
+    source = (
+        f"def {function.__code__.co_name}(*args, **kwargs):\n"
+        f"    return {_TRAP_GLOBAL}({path!r})\n"
+    )
+    namespace = {}
+    exec(compile(source, f"<trap of {path}>", "exec"), namespace)
+    code = namespace[function.__code__.co_name].__code__
+    free = function.__code__.co_freevars
+    if free:
+        # keep the closure's shape: the trap reads none of its cells
+        wrapper = "def _outer():\n" + "".join(f"    {v} = None\n" for v in free)
+        wrapper += f"    def {function.__code__.co_name}(*args, **kwargs):\n"
+        wrapper += "".join(f"        {v}\n" for v in free)
+        wrapper += f"        return {_TRAP_GLOBAL}({path!r})\n"
+        wrapper += f"    return {function.__code__.co_name}\n"
+        exec(compile(wrapper, f"<trap of {path}>", "exec"), namespace)
+        code = namespace["_outer"]().__code__
+    return code
+
+
+@contextlib.contextmanager
+def trapped(paths, log):
+    """Within the block, calling any function of ``paths`` appends its path to ``log`` and raises.
+
+    The functions' own code objects are swapped, so every alias of them is
+    caught; everything is put back on leaving the block.
+    """
+    swapped = []
+
+    def report(path):
+        log.append(path)
+        raise DelegationError(path)
+
+    try:
+        for path in paths:
+            function = _resolve(path)
+            module_globals = function.__globals__
+            swapped.append((function, function.__code__, module_globals, module_globals.get(_TRAP_GLOBAL)))
+            module_globals[_TRAP_GLOBAL] = report
+            function.__code__ = _trap_code(function, path)
+        yield log
+    finally:
+        for function, code, module_globals, previous in reversed(swapped):
+            function.__code__ = code
+            if previous is None:
+                module_globals.pop(_TRAP_GLOBAL, None)
+            else:
+                module_globals[_TRAP_GLOBAL] = previous
+
+
+# -- reading the student's cells ----------------------------------------------------
+
+
+def _imports(tree):
+    """{local name: dotted path} bound by the import statements of ``tree``."""
+    bound = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bound[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    bound[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return bound
+
+
+def _dotted(node, bound):
+    """The dotted path an expression names through imported names, or None."""
+    attrs = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id in bound:
+        return ".".join([bound[node.id], *reversed(attrs)])
+    return None
+
+
+def _defined(tree):
+    """Names that ``tree`` binds by def, class or assignment (the student's own)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _parse(source):
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        # IPython magics and shell escapes: drop those lines and try again
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            return ast.parse("\n".join(lines))
+        except SyntaxError:
+            return None
+
+
+def _same(found, path):
+    """True when the dotted path ``found`` names ``path`` (a package may re-export it)."""
+    if found == path:
+        return True
+    f, p = found.split("."), path.split(".")
+    # backproplab.central_difference re-exported from backproplab.numeric, say
+    return f[0] == p[0] and f[-1] == p[-1] and len(f) < len(p)
+
+
+def scan(cells, paths, context=()):
+    """The paths of ``paths`` that the sources ``cells`` use, sorted.
+
+    cells: the sources of the cells the student wrote for the exercise;
+    context: sources of other cells of the notebook (the setup cell, say),
+    read only for the names their imports bind.
+    """
+    bound = {}
+    for source in [*context, *cells]:
+        tree = _parse(source)
+        if tree is not None:
+            bound.update(_imports(tree))
+    found = set()
+    for source in cells:
+        tree = _parse(source)
+        if tree is None:
+            continue
+        local = dict(bound)
+        local.update(_imports(tree))
+        for name in _defined(tree) - set(_imports(tree)):
+            local.pop(name, None)
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, (ast.Attribute, ast.Name)):
+                names.append(_dotted(node, local))
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names += [f"{node.module}.{alias.name}" for alias in node.names]
+            for name in names:
+                if name:
+                    found.update(p for p in paths if _same(name, p))
+    return sorted(found)
+
+
+def describe(path):
+    """How messages name a delegated function: its last two components."""
+    return ".".join(path.split(".")[-2:])
