@@ -126,6 +126,7 @@ class Check:
                 with delegation.trapped(self.delegation, called):
                     value = self.call(student, case)
             except Exception as exc:
+                exc.__traceback__ = _from_student(exc.__traceback__)
                 if not called:
                     first_error = first_error or exc
                 records.append(evidence.encode_error(exc))
@@ -174,6 +175,16 @@ class Check:
         if isinstance(value, evidence.Raised):
             raise Reject(text("check.raised", what=self.what, type=value.type, message=value.message))
         return float(self.judge(case, value, params))
+
+
+_GRADER = os.path.dirname(os.path.abspath(__file__))
+
+
+def _from_student(tb):
+    """A traceback without its leading frames in the grader's files (a student sees their own code first)."""
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_GRADER + os.sep):
+        tb = tb.tb_next
+    return tb
 
 
 def register(check_class):

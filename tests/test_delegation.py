@@ -104,3 +104,31 @@ def test_grader_rejects_a_delegating_cell_from_its_source():
     own = _notebook("def central_difference(f, x, h=1e-5):\n    return (f(x + h) - f(x - h)) / (2 * h)\n")
     reasons = judge_cells(trusted, own)["central_difference_test"].reasons
     assert not any("already does" in reason for reason in reasons)  # only the missing evidence
+
+
+def test_a_failure_shows_no_grader_file(tmp_path):
+    """What IPython shows of a failed check: the student's frames, hidden frames, and a <check> frame."""
+    import os
+    import autograder
+    from autograder import check_central_difference
+
+    grader = os.path.dirname(autograder.__file__)
+
+    def central_difference(f, x, h=1e-5):
+        return f(x + h) - undefined_name  # noqa: F821
+
+    with pytest.raises(AssertionError) as failure:
+        check_central_difference(central_difference, seed=1)
+    tb = failure.value.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_filename.startswith(grader):
+            assert frame.f_locals.get("__tracebackhide__"), frame.f_code.co_name
+        tb = tb.tb_next
+    cause = failure.value.__cause__
+    assert isinstance(cause, NameError)
+    tb = cause.__traceback__
+    assert tb is not None and tb.tb_frame.f_code.co_name == "central_difference"
+    while tb is not None:
+        assert not tb.tb_frame.f_code.co_filename.startswith(grader)
+        tb = tb.tb_next
