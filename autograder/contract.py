@@ -161,7 +161,7 @@ class Check:
                     message = text("check.failed", what=self.what, case=case.label,
                                    seed=params.get("seed"), why=why)
                     return Verdict(False, message, len(cases), worst, notes)
-        message = text("check.passed", what=self.what, cases=len(cases), score=worst,
+        message = text("check.passed" if len(cases) != 1 else "check.passed_one", what=self.what, cases=len(cases), score=worst,
                        seed=params.get("seed"))
         return Verdict(True, message, len(cases), worst, notes)
 
