@@ -161,7 +161,8 @@ class Check:
                     message = text("check.failed", what=self.what, case=case.label,
                                    seed=params.get("seed"), why=why)
                     return Verdict(False, message, len(cases), worst, notes)
-        message = text("check.passed" if len(cases) != 1 else "check.passed_one", what=self.what, cases=len(cases), score=worst,
+        key = "check.passed_one" if len(cases) == 1 else "check.passed"
+        message = text(key, what=self.what, cases=len(cases), score=worst,
                        seed=params.get("seed"))
         return Verdict(True, message, len(cases), worst, notes)
 
