@@ -161,9 +161,11 @@ class Check:
                     message = text("check.failed", what=self.what, case=case.label,
                                    seed=params.get("seed"), why=why)
                     return Verdict(False, message, len(cases), worst, notes)
-        key = "check.passed_one" if len(cases) == 1 else "check.passed"
-        message = text(key, what=self.what, cases=len(cases), score=worst,
-                       seed=params.get("seed"))
+        if len(cases) == 1:
+            message = text("check.passed_one", what=self.what, score=worst, seed=params.get("seed"))
+        else:
+            message = text("check.passed", what=self.what, cases=len(cases), score=worst,
+                           seed=params.get("seed"))
         return Verdict(True, message, len(cases), worst, notes)
 
     def _judge_record(self, case, record, params):
