@@ -18,6 +18,7 @@ are right) or from a wrong answer, and states what grading must record:
 | patched_checks | replaces the check by a no-op, wrong answer | graded | 0 | flag: patched checks |
 | patched_numpy | patches numpy and the error score, wrong answer | graded | 0 | flag: patched numpy |
 | input_transformer | blanks every later cell, wrong answer | graded | 0 | flag: input transformer |
+| delegates | calls the library's central difference, with the kernel's trap disabled | graded | 0 | the grader reads the cell |
 | exception_handler | swallows AssertionError, wrong answer | graded | 0 | flag: custom exception handler |
 | reads_outside | reads source/, solutions/ and the gradebook | graded | full | every read fails |
 | writes_gradebook | overwrites the course's gradebook | graded | full | the gradebook is untouched |
@@ -65,6 +66,7 @@ class Case:
     output: Optional[str] = None  # text the graded notebook must show
     file_name: Optional[str] = None
     others: Optional[bool] = None  # the other exercises earn theirs (default: when graded, yes)
+    why: Optional[str] = None  # words the central difference's failure reasons contain
 
     def earns(self, grade_id):
         if self.status != "graded":
@@ -101,10 +103,12 @@ def _with_wrong_answer(nb):
     return _replace_solution(nb, "central_difference", WRONG_BODY)
 
 
-def _after_solution(source, cell_id="added", wrong=False):
+def _after_solution(source, cell_id="added", wrong=False, body=None):
     def make(nb, ctx):
         if wrong:
             _with_wrong_answer(nb)
+        if body is not None:
+            _replace_solution(nb, "central_difference", body)
         nb["cells"].insert(_index(nb, "central_difference") + 1, _code(source.format(**ctx), cell_id))
         return nb
     return make
@@ -157,6 +161,11 @@ CASES = [
     Case("input_transformer", _after_solution(
         'get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])\n', wrong=True),
          "graded", False, flags=["input transformer"], others=False),
+    Case("delegates", _after_solution(
+        "import contextlib\nimport autograder.delegation\n"
+        "autograder.delegation.trapped = lambda paths, log: contextlib.nullcontext()\n",
+        body="    from backproplab import numeric\n    return numeric.central_difference(f, x, h)\n"),
+         "graded", False, why="numeric.central_difference, which already does"),
     Case("exception_handler", _after_solution(
         "def swallow(shell, etype, value, tb, tb_offset=None):\n    return None\n"
         "get_ipython().set_custom_exc((AssertionError,), swallow)\n", wrong=True),

@@ -55,6 +55,9 @@ def test_each_submission_gets_its_intended_outcome(batch, case):
     assert case.reason.lower() in record["reason"].lower(), record["reason"]
     for flag in case.flags:
         assert flag in record["flags"], record["flags"]
+    if case.why is not None:
+        reasons = record["cells"]["central_difference_test"]["reasons"]
+        assert any(case.why in reason for reason in reasons), reasons
     if case.output is not None:
         graded = harness.autograded(course, case.student, hostile.ASSIGNMENT)
         text = json.dumps(graded)
