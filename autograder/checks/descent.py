@@ -42,6 +42,7 @@ class GradientDescent(Check):
     name = "gradient_descent"
     what = "gradient_descent(grad, x0, learning_rate, steps)"
     defaults = {"seed": 0, "count": 3, "n": 3}
+    delegation = ("backproplab.descent.gradient_descent",)
 
     def cases(self, params):
         rng = np.random.default_rng(params["seed"])

@@ -16,6 +16,7 @@ from backproplab.messages import text
 
 from ..contract import Case, Check, Reject, register, reject_unless_array
 from ..diagnose import compare
+from .finite_differences import DIFFERENTIATORS
 
 FUNCTIONS = ("bowl", "logsumexp", "rosenbrock", "norm")
 STEPS = (1e-1, 1e-2, 1e-3, 1e-5)  # case i of function j takes STEPS[(j + 1 + i // 4) % 4]
@@ -52,6 +53,7 @@ class NumericalGradient(Check):
     name = "numerical_gradient"
     what = "numerical_gradient(f, x, h)"
     defaults = {"seed": 0, "count": 4, "n": 3}
+    delegation = DIFFERENTIATORS
 
     def cases(self, params):
         rng = np.random.default_rng(params["seed"])
@@ -88,6 +90,7 @@ class NumericalGradient(Check):
             "forward_difference": _forward_gradient(f, x, h),
             "all_coordinates": np.full(x.shape, numeric.numerical_directional(f, x, np.ones_like(x), h)),
             "first_only": first,
+            "aliased_copies": np.zeros_like(expected),
         }
         return compare(got, expected, noise, what=self.what, mistakes=mistakes)
 
