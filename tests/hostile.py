@@ -216,4 +216,4 @@ def fd_backward(nb, ctx):
              or (isinstance(node, ast.FunctionDef) and node.name in wanted)]
     assert len(parts) == len(wanted), "the mutant moved"
     nb["cells"].insert(_index(nb, "backward"), _code("\n\n".join(parts), "numerical-helper"))
-    return _replace_solution(nb, "backward", "    _finite_difference_backward(root, grad)\n")
+    return _replace_solution(nb, "backward", "    _finite_difference_backward(self, grad)\n")

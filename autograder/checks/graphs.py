@@ -1,136 +1,46 @@
-"""Checks of notebook 03, computational graphs.
+"""Checks of notebook 03 before and after the engine: edges, paths, forward mode.
 
 - ``check_edge_derivatives(edge_derivatives)``: the five local derivatives
-  of e = (a + b)(b + 1), {(out, inp): number}, at seeded a and b;
-- ``check_local_backward(mul_backward, op="mul")``: a local backward rule,
-  ``op_backward(*inputs, out_grad)``, equals out_grad times the finite
-  differences of the operation (pow takes ``(a, k, out_grad)`` with k not 1 or 2);
-- ``check_topological_order(topological_order)``: on seeded random graphs of
-  library Values with reused nodes (a * a, a diamond), the order lists every
-  node once, each after all of its children;
-- ``check_backward(backward)``: ``backward(root, grad)`` fills the inputs'
-  .grad of a fresh graph with grad * d(root)/d(input), against finite
-  differences of the graph's float forward, without calling the library's
-  Value.backward (that would skip the exercise);
-- ``check_dual_rule(MyDual, op="mul")``: a Dual subclass's ``*``, ``/`` or
-  ``sin`` gives the value and the tangent (a directional finite difference),
-  as an instance of that subclass (so that later operations keep its rules).
+  of e = (a + b)(b + 1), {(out, inp): number}, at seeded a and b, exact (a
+  finite difference is rejected);
+- ``check_sum_over_paths(sum_over_paths)``: ``sum_over_paths(edges, out, inp)``
+  on seeded random graphs given as {(head, tail): number} is the sum over the
+  paths from inp up to out of the product of their edges' numbers;
+- ``check_dual_add(Dual)``, ``check_dual_mul``, ``check_dual_tanh``: the
+  student's own dual numbers, ``Dual(value, tangent)``: each operation gives
+  the value and the exact tangent, as a Dual of the student's class.
 
-Graphs are described as programs (lists of operations), rebuilt from the seed
-alone; the grads the student's code leaves on the inputs are the evidence.
+The engine's checks (the student's Value) are in engine.py.
 """
 
 import math
 
 import numpy as np
 
-from backproplab import functions, numeric
+from backproplab import numeric
 from backproplab.messages import text
-from backproplab.value import Value, topological_order
 
 from ..contract import Case, Check, Reject, describe, register, reject_unless_array, reject_unless_finite_number
 from ..diagnose import compare, reject_if_numerical
-
-# -- local backward rules ----------------------------------------------------------------
-
-EXPONENTS = (3.0, -1.0, 0.5, 1.5, -2.0, 2.5)  # never 1 or 2: a hard-coded 2 * a must fail
-
-
-def _local_forward(op, inputs, k):
-    if op == "pow":
-        return inputs[0] ** k
-    a = inputs[0]
-    return {"add": lambda: a + inputs[1], "mul": lambda: a * inputs[1], "exp": lambda: np.exp(a),
-            "tanh": lambda: np.tanh(a), "sigmoid": lambda: functions.sigmoid(a),
-            "log": lambda: np.log(a)}[op]()
-
-
-ARITY = {"add": 2, "mul": 2, "pow": 1, "exp": 1, "tanh": 1, "sigmoid": 1, "log": 1}
-
-
-def _numbers(value, count, what):
-    """count finite numbers from value (a number, or a tuple of count numbers), or Reject."""
-    if count == 1:
-        return np.array([reject_unless_finite_number(value, what)])
-    if not isinstance(value, tuple) or len(value) != count:
-        raise Reject(text("check.expected_grad_tuple", what=what, count=count, got=describe(value)))
-    return np.array([reject_unless_finite_number(v, what) for v in value])
-
-
-def _upstream(rng):
-    """An upstream gradient away from 1 and 0: sign * U(0.5, 2), redrawn near +1."""
-    while True:
-        g = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
-        if abs(g - 1.0) > 0.1:
-            return g
-
-
-class LocalBackward(Check):
-    """op_backward(*inputs, out_grad) returns out_grad * d(op)/d(input) for each input."""
-
-    name = "local_backward"
-    what = "the backward rule"
-    defaults = {"op": "mul", "seed": 0, "count": 6}
-
-    def cases(self, params):
-        op = params["op"]
-        if op not in ARITY:
-            raise ValueError(f"op must be one of {sorted(ARITY)}; got {op!r}")
-        rng = np.random.default_rng(params["seed"])
-        cases = []
-        for i in range(params["count"]):
-            if op in ("pow", "log"):
-                inputs = [float(rng.uniform(0.4, 2.5))]
-            elif op == "exp":
-                inputs = [float(rng.uniform(-2.0, 2.0))]
-            else:
-                inputs = [float(v) for v in np.clip(rng.normal(0.0, 1.0, ARITY[op]), -2.5, 2.5)]
-            k = float(EXPONENTS[(i + params["seed"]) % len(EXPONENTS)]) if op == "pow" else None
-            g = _upstream(rng)
-            args = inputs + ([k] if k is not None else []) + [g]
-            call = f"{op}_backward({', '.join(f'{v:.4g}' for v in args)})"
-            cases.append(Case(text("check.case_local", call=call), {"inputs": inputs, "k": k, "g": g}))
-        return cases
-
-    def call(self, student, case):
-        d = case.data
-        extra = [d["k"]] if d["k"] is not None else []
-        return student(*d["inputs"], *extra, d["g"])
-
-    def judge(self, case, value, params):
-        op, d = params["op"], case.data
-        inputs, k, g = d["inputs"], d["k"], d["g"]
-        got = _numbers(value, len(inputs), self.what)
-        grad, noise = numeric.numerical_gradient(lambda v: _local_forward(op, v, k), np.array(inputs),
-                                                 with_noise=True)
-        expected, noise = g * grad, abs(g) * noise
-        a = inputs[0]
-        mistakes = {"local_ignores_out_grad": grad}
-        if op == "mul":
-            mistakes["mul_swapped"] = g * np.array(inputs)
-        if op == "pow":
-            mistakes["pow_hardcoded_two"] = [2 * a * g]
-            mistakes["pow_forgot_k"] = [a ** (k - 1) * g]
-            mistakes["pow_kept_exponent"] = [k * a**k * g]
-        if op == "tanh":
-            mistakes["tanh_not_squared"] = [(1 - math.tanh(a)) * g]
-        return compare(got, expected, noise, what=self.what, mistakes=mistakes)
-
+from .engine import ENGINE, Swapped, _graph_cases, _mistaken_backward, build, evaluate
+from .finite_differences import DIFFERENTIATORS
 
 # -- the edges of e = (a + b)(b + 1) ----------------------------------------------------------
 
 EDGES = (("c", "a"), ("c", "b"), ("d", "b"), ("e", "c"), ("e", "d"))
+ULPS = 2  # an analytic answer is the reference's own float arithmetic, within a couple of units
 
 
-def _e_graph(a, b):
-    """The library's graph of e = (a + b)(b + 1): {name: Value}."""
-    nodes = {"a": Value(a, "a"), "b": Value(b, "b")}
-    nodes["c"] = nodes["a"] + nodes["b"]
-    nodes["d"] = nodes["b"] + 1
-    nodes["e"] = nodes["c"] * nodes["d"]
-    for name in "cde":
-        nodes[name].label = name
-    return nodes
+def reject_unless_exact(got, exact, *, what):
+    """:class:`Reject` as a numerical approximation unless ``got`` equals ``exact`` to a few ulps.
+
+    For derivatives that are sums and products of the inputs, the analytic
+    answer is computed exactly as the reference computes it; a finite
+    difference, whatever its step, leaves a rounding residue far above that.
+    """
+    got, exact = np.asarray(got, dtype=np.float64), np.asarray(exact, dtype=np.float64)
+    if np.any(np.abs(got - exact) > ULPS * numeric.EPS * np.abs(exact)):
+        raise Reject(text("check.numerical_not_analytic", what=what))
 
 
 class EdgeDerivatives(Check):
@@ -139,15 +49,17 @@ class EdgeDerivatives(Check):
     name = "edge_derivatives"
     what = "edge_derivatives(a, b)"
     defaults = {"seed": 0, "count": 6}
+    delegation = ENGINE + DIFFERENTIATORS
 
     def cases(self, params):
         rng = np.random.default_rng(params["seed"])
         cases = []
         for _ in range(params["count"]):
             while True:  # a + b and b + 1 distinct and away from 1, so that no mistake passes by chance
-                a, b = (float(v) for v in np.round(rng.uniform(-3.0, 3.0, 2), 3))
+                a, b = (float(v) for v in rng.uniform(-3.0, 3.0, 2))
                 c, d = a + b, b + 1
-                if min(abs(c - d), abs(c - 1), abs(d - 1), abs(c), abs(d), abs(abs(c) - abs(d))) > 0.2:
+                if min(abs(c - d), abs(c - 1), abs(d - 1), abs(c), abs(d), abs(abs(c) - abs(d)),
+                       abs(c - b), abs(d - a)) > 0.2:
                     break
             cases.append(Case(text("check.case_edges", a=a, b=b), {"a": a, "b": b}))
         return cases
@@ -166,299 +78,255 @@ class EdgeDerivatives(Check):
         if missing:
             raise Reject(text("check.edges_missing", what=self.what, edges=", ".join(missing)))
         got = reject_unless_array(value, (len(EDGES),), self.what)
-        nodes = _e_graph(a, b)
-        expected = np.array([nodes[out].local_grads[[n.label for n in nodes[out].children].index(inp)]
-                             for out, inp in EDGES])
         c, d = a + b, b + 1
+        expected = np.array([1.0, 1.0, 1.0, d, c])
         mistakes = {
             "edges_product_swapped": [1.0, 1.0, 1.0, c, d],
             "edges_values": [c, c, d, c, d],
             "edges_product_ones": [1.0, 1.0, 1.0, 1.0, 1.0],
             "edges_hard_coded": [1.0, 1.0, 1.0, 2.0, 3.0],
+            "edges_constant_zero": [1.0, 1.0, 0.0, d, c],
+            "edges_other_input": [1.0, 1.0, 1.0, b, a],
         }
-        return compare(got, expected, 0.0, what=self.what, mistakes=mistakes)
-
-
-# -- random graphs ------------------------------------------------------------------------
-
-UNARY = ("tanh", "sigmoid", "exp", "pow")
-BINARY = ("add", "sub", "mul")
-
-
-def _apply(op, args, k):
-    """One operation on floats or on Values (the same rule for both)."""
-    a = args[0]
-    if op == "add":
-        return a + args[1]
-    if op == "sub":
-        return a - args[1]
-    if op == "mul":
-        return a * args[1]
-    if op == "pow":
-        return a**k
-    if isinstance(a, Value):
-        return getattr(a, op)()
-    return float({"tanh": np.tanh, "sigmoid": functions.sigmoid, "exp": np.exp}[op](a))
-
-
-def evaluate(program, inputs, make=None):
-    """Every node of a program: inputs from ``inputs``, then each operation in turn.
-
-    make(i, x) wraps input i (e.g. in a labelled Value); floats by default.
-    """
-    nodes = []
-    for op, args, k in program:
-        if op == "input":
-            x = inputs[len(nodes)]
-            nodes.append(make(len(nodes), x) if make else x)
-        else:
-            nodes.append(_apply(op, [nodes[i] for i in args], k))
-    return nodes
-
-
-def random_program(rng, n_inputs, n_ops, unary=UNARY):
-    """(program, input values): a graph with a square (a * a), a diamond and n_ops random operations.
-
-    program: [("input", (), None) | (op, (i, j), k)]; every node reaches the last one.
-    """
-    while True:
-        xs = [float(v) for v in rng.choice([-1.0, 1.0], n_inputs) * rng.uniform(0.3, 1.5, n_inputs)]
-        program = [("input", (), None)] * n_inputs
-        program += [("mul", (0, 0), None), ("tanh", (n_inputs,), None),
-                    ("mul", (n_inputs, n_inputs - 1), None), ("add", (n_inputs + 1, n_inputs + 2), None)]
-        values = evaluate(program, xs)
-        for _ in range(n_ops):
-            n = len(program)
-            i = n - min(int(rng.geometric(0.35)), n)
-            if rng.random() < 0.35:
-                op = str(rng.choice(unary))
-                k = None
-                if op == "pow":
-                    k = float(rng.choice([1.5, -0.5, 3.0])) if values[i] > 0.3 else 3.0
-                step = (op, (i,), k)
-            else:
-                j = i if rng.random() < 0.2 else int(rng.integers(n))
-                step = (str(rng.choice(BINARY)), (i, j), None)
-            program.append(step)
-            values.append(_apply(step[0], [values[m] for m in step[1]], step[2]))
-        used = {m for _, args, _ in program for m in args}
-        dangling = [m for m in range(len(program)) if m not in used]
-        root = dangling[0]
-        for m in dangling[1:]:  # tie every unused node into the root, so all of them count
-            program.append(("add", (root, m), None))
-            values.append(values[root] + values[m])
-            root = len(program) - 1
-        if max(abs(v) for v in values) > 30:
-            continue
-        grad = numeric.numerical_gradient(lambda v: evaluate(program, v)[-1], np.array(xs))
-        if np.min(np.abs(grad)) > 1e-2:  # every input live
-            return program, xs
-
-
-def build(program, inputs):
-    """The program as library Values labelled n0, n1, ...; returns the list of nodes (root last)."""
-    nodes = evaluate(program, inputs, make=lambda i, x: Value(x))
-    for i, node in enumerate(nodes):
-        node.label = f"n{i}"
-    return nodes
-
-
-def _graph_cases(params, unary):
-    rng = np.random.default_rng(params["seed"])
-    cases = []
-    for index in range(params["count"]):
-        program, xs = random_program(rng, params["inputs"], params["size"], unary)
-        label = text("check.case_graph", index=index, nodes=len(program), inputs=len(xs))
-        cases.append(Case(label, {"program": program, "inputs": xs}))
-    return cases
-
-
-class TopologicalOrder(Check):
-    """topological_order(root) lists every node of root's graph once, each after its children."""
-
-    name = "topological_order"
-    what = "topological_order(root)"
-    defaults = {"seed": 0, "count": 4, "inputs": 3, "size": 8}
-
-    def cases(self, params):
-        cases = _graph_cases(params, ("tanh", "sigmoid"))
-        for case in cases:  # two distinct inputs with equal values: nodes are not their values
-            case.data["inputs"][-1] = case.data["inputs"][0]
-        return cases
-
-    def call(self, student, case):
-        nodes = build(case.data["program"], case.data["inputs"])
-        order = student(nodes[-1])
-        if not isinstance(order, (list, tuple)):
-            return order
-        index = {id(node): i for i, node in enumerate(nodes)}
-        return np.array([index.get(id(node), -1) for node in order], dtype=np.float64)
-
-    def judge(self, case, value, params):
-        program = case.data["program"]
-        if not isinstance(value, np.ndarray) or value.ndim != 1:
-            raise Reject(text("check.expected_node_list", what=self.what, got=describe(value)))
-        order = [int(i) for i in value]
-        if any(i < 0 for i in order):
-            raise Reject(text("check.order_foreign", what=self.what))
-        seen = set()
-        for i in order:
-            if i in seen:
-                raise Reject(text("check.order_twice", what=self.what, node=f"n{i}"))
-            seen.add(i)
-        missing = sorted(set(range(len(program))) - seen)
-        if missing:
-            raise Reject(text("check.order_missing", what=self.what, count=len(missing),
-                              nodes=", ".join(f"n{i}" for i in missing[:5])))
-        position = {node: p for p, node in enumerate(order)}
-        if all(position[c] > position[n] for n in order for c in program[n][1]):
-            raise Reject(text("check.order_reversed", what=self.what))
-        for n in order:
-            for c in program[n][1]:
-                if position[c] > position[n]:
-                    raise Reject(text("check.order_child_after", what=self.what, node=f"n{n}",
-                                      op=program[n][0], child=f"n{c}"))
-        return 0.0
-
-
-# -- backward -------------------------------------------------------------------------------
-
-def _mistaken_backward(nodes, g, *, reverse=True, accumulate=True, upstream=True):
-    """Leaf grads of a backward pass with one known mistake, on a fresh copy of the graph."""
-    root = nodes[-1]
-    root.grad = g
-    order = topological_order(root)
-    for node in (reversed(order) if reverse else order):
-        for child, local in zip(node.children, node.local_grads):
-            share = local * node.grad if upstream else local
-            child.grad = child.grad + share if accumulate else share
-    return [n.grad for n in nodes if n.op == ""]
-
-
-class Backward(Check):
-    """backward(root, grad) fills .grad of every node with grad * d(root)/d(node), on a fresh graph."""
-
-    name = "backward"
-    what = "backward(root, grad)"
-    defaults = {"seed": 0, "count": 3, "inputs": 3, "size": 8}
-
-    def cases(self, params):
-        cases = _graph_cases(params, UNARY)
-        rng = np.random.default_rng([params["seed"], 1])
-        for case in cases:
-            case.data["g"] = _upstream(rng)
-            case.label = text("check.case_upstream", case=case.label, g=case.data["g"])
-        return cases
-
-    def call(self, student, case):
-        nodes = build(case.data["program"], case.data["inputs"])
-        calls = []
-        library = Value.backward
-
-        def watched(node, *args, **kwargs):  # the exercise is to write this loop, not to call it
-            calls.append(1)
-            return library(node, *args, **kwargs)
-
-        Value.backward = watched
-        try:
-            student(nodes[-1], case.data["g"])
-        finally:
-            Value.backward = library
-        return (np.array([float(n.grad) for n in nodes if n.op == ""]), float(len(calls)))
-
-    def judge(self, case, value, params):
-        program, xs, g = case.data["program"], case.data["inputs"], case.data["g"]
-        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], float)):
-            raise Reject(text("check.expected_number", what=self.what, got=describe(value)))
-        value, library_calls = value
-        if library_calls != 0:
-            raise Reject(text("check.backward_called_library", what=self.what))
-        if not isinstance(value, np.ndarray):
-            raise Reject(text("check.expected_number", what=self.what, got=describe(value)))
-        grad, noise = numeric.numerical_gradient(lambda v: evaluate(program, v)[-1], np.array(xs),
-                                                 with_noise=True)
-
-        def mistake(**how):
-            return _mistaken_backward(build(program, xs), g, **how)
-
-        mistakes = {
-            "graph_nothing_filled": np.zeros_like(grad),
-            "graph_ignored_upstream": grad,
-            "graph_not_reversed": mistake(reverse=False),
-            "graph_assigned": mistake(accumulate=False),
-            "graph_no_node_grad": mistake(upstream=False),
-        }
-        score = compare(value, g * grad, abs(g) * noise, what=self.what, mistakes=mistakes)
-        exact = build(program, xs)
-        exact[-1].backward(g)
-        reject_if_numerical(value, [float(n.grad) for n in exact if n.op == ""], abs(g) * noise, what=self.what)
+        score = compare(got, expected, 0.0, what=self.what, mistakes=mistakes)
+        reject_unless_exact(got, expected, what=self.what)
         return score
 
 
-# -- forward mode: dual numbers ----------------------------------------------------------------
+# -- the sum over paths ----------------------------------------------------------------------
 
-DUAL_OPS = {"mul": lambda v: v[0] * v[1], "truediv": lambda v: v[0] / v[1], "sin": lambda v: np.sin(v[0])}
+def _paths(edges, out, inp):
+    """Every path from inp up to out, as the list of its edges' numbers (depth-first, in dict order)."""
+    if out == inp:
+        return [[]]
+    found = []
+    for (head, tail), local in edges.items():
+        if head == out:
+            found += [path + [local] for path in _paths(edges, tail, inp)]
+    return found
 
 
-class DualRule(Check):
-    """A Dual class's operation returns (value, tangent) of x * y, x / y or x.sin()."""
+def random_edges(rng, nodes):
+    """(edges, out, inp): a random DAG of ``nodes`` names with >= 2 paths from inp to out."""
+    names = [chr(ord("a") + i) for i in range(nodes)]
+    while True:
+        edges = {}
+        for j in range(2, nodes):
+            fan_in = 1 if rng.random() < 0.25 else 2
+            for i in sorted(rng.choice(j, size=min(fan_in, j), replace=False)):
+                edges[(names[j], names[int(i)])] = float(np.round(rng.choice([-1, 1]) * rng.uniform(0.5, 1.8), 3))
+        out = names[-1]
+        candidates = [n for n in names[:-1] if len(_paths(edges, out, n)) >= 2]
+        if candidates:
+            inp = candidates[int(rng.integers(len(candidates)))]
+            return dict(sorted(edges.items(), key=lambda kv: (kv[0][0], kv[0][1]))), out, inp
 
-    name = "dual_rule"
-    what = "your Dual"
-    defaults = {"op": "mul", "seed": 0, "count": 6}
+
+class SumOverPaths(Check):
+    """sum_over_paths(edges, out, inp): the sum over the paths from inp up to out of the products of their edges."""
+
+    name = "sum_over_paths"
+    what = "sum_over_paths(edges, out, inp)"
+    defaults = {"seed": 0, "count": 4, "nodes": 7}
+    delegation = ENGINE
 
     def cases(self, params):
-        op = params["op"]
-        if op not in DUAL_OPS:
-            raise ValueError(f"op must be one of {sorted(DUAL_OPS)}; got {op!r}")
+        rng = np.random.default_rng(params["seed"])
+        cases = []
+        for _ in range(params["count"]):
+            edges, out, inp = random_edges(rng, params["nodes"])
+            label = text("check.case_paths", edges=edges, out=out, inp=inp)
+            cases.append(Case(label, {"edges": [[h, t, v] for (h, t), v in edges.items()], "out": out, "inp": inp}))
+        return cases
+
+    @staticmethod
+    def _edges(case):
+        return {(h, t): v for h, t, v in case.data["edges"]}
+
+    def call(self, student, case):
+        return student(self._edges(case), case.data["out"], case.data["inp"])
+
+    def judge(self, case, value, params):
+        got = reject_unless_finite_number(value, self.what)
+        paths = _paths(self._edges(case), case.data["out"], case.data["inp"])
+        products = [math.prod(p) for p in paths]
+        mistakes = {
+            "paths_zero": 0.0,
+            "paths_count": float(len(paths)),
+            "paths_sum_along": float(sum(sum(p) for p in paths)),
+            "paths_max": max(products),
+            "paths_product_of_products": math.prod(products),
+            "paths_first_only": products[0],
+        }
+        return compare(got, sum(products), 0.0, what=self.what, mistakes=mistakes)
+
+
+# -- forward mode: the student's dual numbers ---------------------------------------------------
+
+DUAL_LIBRARY = tuple(f"backproplab.dual.Dual.{m}" for m in (
+    "__init__", "__add__", "__radd__", "__sub__", "__mul__", "__rmul__", "__truediv__", "__pow__",
+    "exp", "log", "sin", "cos", "tanh", "sigmoid", "_chain", "_lift",
+)) + ("backproplab.dual.as_dual", "backproplab.dual.derivative", "backproplab.dual.gradient")
+DUAL_FORWARD = {"add": lambda v: v[0] + v[1], "mul": lambda v: v[0] * v[1], "tanh": lambda v: np.tanh(v[0])}
+
+
+class DualOp(Check):
+    """One operation of the student's Dual: value and exact tangent, as a Dual of the student's class."""
+
+    op = ""
+    defaults = {"seed": 0, "count": 6}
+    delegation = DUAL_LIBRARY + DIFFERENTIATORS
+
+    def cases(self, params):
         rng = np.random.default_rng(params["seed"])
         cases = []
         for i in range(params["count"]):
             a, ta, tb = (float(v) for v in rng.choice([-1.0, 1.0], 3) * rng.uniform(0.4, 2.0, 3))
             b = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
-            plain = op != "sin" and i % 3 == 2  # y a plain number: its tangent is 0
+            plain = self.op != "tanh" and i % 3 == 2  # y a plain number: its tangent is 0
             tb = 0.0 if plain else tb
             x = f"Dual({a:.4g}, {ta:.4g})"
             y = f"{b:.4g}" if plain else f"Dual({b:.4g}, {tb:.4g})"
-            expression = {"mul": f"{x} * {y}", "truediv": f"{x} / {y}", "sin": f"{x}.sin()"}[op]
-            cases.append(Case(expression, {"op": op, "a": a, "ta": ta, "b": b, "tb": tb, "plain": plain}))
+            expression = {"add": f"{x} + {y}", "mul": f"{x} * {y}", "tanh": f"{x}.tanh()"}[self.op]
+            cases.append(Case(expression, {"a": a, "ta": ta, "b": b, "tb": tb, "plain": plain}))
         return cases
 
     def call(self, student, case):
         d = case.data
         x = student(d["a"], d["ta"])
         y = d["b"] if d["plain"] else student(d["b"], d["tb"])
-        op = d["op"]
-        out = x * y if op == "mul" else x / y if op == "truediv" else x.sin()
+        out = x + y if self.op == "add" else x * y if self.op == "mul" else x.tanh()
+        if not (hasattr(out, "value") and hasattr(out, "tangent")):
+            return out
         return (out.value, out.tangent, 1.0 if isinstance(out, student) else 0.0)
 
     def judge(self, case, value, params):
-        d, f = case.data, DUAL_OPS[params["op"]]
+        d, f = case.data, DUAL_FORWARD[self.op]
         if not (isinstance(value, tuple) and len(value) == 3):
             raise Reject(text("check.expected_dual", what=self.what, got=describe(value)))
         *pair, own_class = value
-        got = _numbers(tuple(pair), 2, self.what)
-        point, direction = np.array([d["a"], d["b"]]), np.array([d["ta"], d["tb"]])
-        tangent, noise = numeric.numerical_directional(f, point, direction, with_noise=True)
-        v = float(f(point))
-        expected = np.array([v, float(tangent)])
-        noise = np.array([numeric.EPS * abs(v), float(noise)])
-        a, ta, b, tb = d["a"], d["ta"], d["b"], d["tb"]
-        mistakes = {"dual_plain_number": [v, 0.0]} if d["plain"] else {}
-        mistakes.update({
-            "mul": {"dual_product_of_tangents": [v, ta * tb], "dual_one_term": [v, ta * b]},
-            "truediv": {"dual_quotient_sign": [v, (ta * b + a * tb) / b**2],
-                        "dual_quotient_not_squared": [v, (ta * b - a * tb) / b]},
-            "sin": {"dual_sin_no_tangent": [v, math.cos(a)], "dual_sin_derivative": [v, math.sin(a) * ta]},
-        }[params["op"]])
-        score = compare(got, expected, noise, what=self.what, mistakes=mistakes)
-        if own_class != 1.0:  # a plain Dual would hand every later operation to the library's rules
+        if own_class != 1.0:
             raise Reject(text("check.dual_not_own_class", what=self.what))
+        value_got = reject_unless_finite_number(pair[0], self.what)
+        tangent_got = reject_unless_finite_number(pair[1], self.what)
+        point, direction = np.array([d["a"], d["b"]]), np.array([d["ta"], d["tb"]])
+        _, noise = numeric.numerical_directional(f, point, direction, with_noise=True)
+        a, ta, b, tb = d["a"], d["ta"], d["b"], d["tb"]
+        v = float(f(point))
+        t = math.tanh(a)
+        exact = {"add": ta + tb, "mul": ta * b + a * tb, "tanh": (1 - t * t) * ta}[self.op]
+        compare(value_got, v, numeric.EPS * abs(v), what=text("check.dual_value", what=self.what))
+        mistakes = {"dual_plain_number": 0.0} if d["plain"] and self.op != "add" else {}
+        mistakes.update({
+            "add": {"dual_add_product": ta * tb, "dual_add_one_tangent": ta},
+            "mul": {"dual_product_of_tangents": ta * tb, "dual_one_term": ta * b, "dual_mul_sum": ta + tb},
+            "tanh": {"dual_tanh_no_tangent": 1 - t * t, "dual_tanh_not_squared": (1 - t) * ta,
+                     "tanh_rule_on_input": (1 - a * a) * ta, "dual_tanh_derivative": t * ta},
+        }[self.op])
+        what = text("check.dual_tangent", what=self.what)
+        score = compare(tangent_got, exact, float(noise), what=what, mistakes=mistakes)
+        reject_if_numerical(tangent_got, exact, float(noise), what=what)
         return score
 
 
-check_local_backward = register(LocalBackward)
-check_topological_order = register(TopologicalOrder)
-check_backward = register(Backward)
-check_dual_rule = register(DualRule)
+# -- forward mode: one sweep per input ----------------------------------------------------------
+
+class ReferenceDual:
+    """Dual numbers with +, * and tanh: what forward_gradient's ``Dual`` is while it is graded."""
+
+    def __init__(self, value, tangent=0.0):
+        self.value, self.tangent = float(value), float(tangent)
+
+    def __add__(self, other):
+        other = other if isinstance(other, ReferenceDual) else ReferenceDual(other)
+        return ReferenceDual(self.value + other.value, self.tangent + other.tangent)
+
+    def __mul__(self, other):
+        other = other if isinstance(other, ReferenceDual) else ReferenceDual(other)
+        return ReferenceDual(self.value * other.value, self.tangent * other.value + self.value * other.tangent)
+
+    def tanh(self):
+        t = math.tanh(self.value)
+        return ReferenceDual(t, (1.0 - t * t) * self.tangent)
+
+    __radd__ = __add__
+    __rmul__ = __mul__
+
+    def __repr__(self):
+        return f"Dual({self.value:.6g}, {self.tangent:.6g})"
+
+
+def program_function(program, calls):
+    """f(values): the program run on whatever numbers it gets (+, * and tanh only); counts its calls."""
+
+    def f(values):
+        calls.append(1)
+        nodes = []
+        for op, args, _ in program:
+            if op == "input":
+                nodes.append(values[len(nodes)])
+            elif op == "add":
+                nodes.append(nodes[args[0]] + nodes[args[1]])
+            elif op == "mul":
+                nodes.append(nodes[args[0]] * nodes[args[1]])
+            else:
+                nodes.append(nodes[args[0]].tanh())
+        return nodes[-1]
+
+    return f
+
+
+class ForwardGradient(Check):
+    """forward_gradient(f, x): the gradient of f at x (n numbers) by n forward sweeps of dual numbers."""
+
+    name = "forward_gradient"
+    what = "forward_gradient(f, x)"
+    defaults = {"seed": 0, "count": 3, "inputs": 4, "size": 8}
+    delegation = DUAL_LIBRARY + ENGINE + DIFFERENTIATORS
+
+    def cases(self, params):
+        return _graph_cases(params, ("tanh",), ("add", "mul"))
+
+    def call(self, student, case):
+        program, xs = case.data["program"], case.data["inputs"]
+        calls = []
+        with Swapped(getattr(student, "__globals__", None), "Dual", ReferenceDual):
+            grad = student(program_function(program, calls), list(xs))
+        try:
+            return (np.array([float(g) for g in grad]), float(len(calls)))
+        except (TypeError, ValueError):
+            return grad
+
+    def judge(self, case, value, params):
+        program, xs = case.data["program"], case.data["inputs"]
+        n = len(xs)
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], np.ndarray)):
+            raise Reject(text("check.expected_gradient_list", what=self.what, n=n, got=describe(value)))
+        got, _ = value
+        if got.shape != (n,):
+            raise Reject(text("check.expected_gradient_list", what=self.what, n=n, got=describe(got)))
+        _, noise = numeric.numerical_gradient(lambda v: evaluate(program, v)[-1], np.array(xs), with_noise=True)
+        nodes = build(program, xs)
+        exact = _mistaken_backward(nodes, 1.0)[:n]
+        mistakes = {
+            "forward_all_seeded": np.full(n, exact.sum()),
+            "forward_values": np.full(n, evaluate(program, xs)[-1]),
+            "forward_shifted": np.roll(exact, 1),
+            "forward_shifted_back": np.roll(exact, -1),
+        }
+        score = compare(got, exact, noise, what=self.what, mistakes=mistakes)
+        reject_if_numerical(got, exact, noise, what=self.what)
+        return score
+
+
+def _dual_op(op, what):
+    return type(f"Dual_{op}", (DualOp,), {"name": f"dual_{op}", "what": what, "op": op,
+                                          "__doc__": f"The student's Dual: {what}."})
+
+
 check_edge_derivatives = register(EdgeDerivatives)
+check_sum_over_paths = register(SumOverPaths)
+check_dual_add = register(_dual_op("add", "x + y of your Dual"))
+check_dual_mul = register(_dual_op("mul", "x * y of your Dual"))
+check_dual_tanh = register(_dual_op("tanh", "x.tanh() of your Dual"))
+check_forward_gradient = register(ForwardGradient)
