@@ -25,13 +25,14 @@ class Neuron:
     """One unit: ``neuron(x)`` is tanh(w . x + b), or w . x + b when nonlinear is False.
 
     nin: the number of inputs; rng: a numpy.random.Generator, from which the
-    nin weights and then the bias are drawn, each rng.uniform(-1, 1).
-    Calling it on x (nin numbers or Values) returns one Value.
+    nin weights and then the bias are drawn, each rng.uniform(-1, 1) (labelled
+    w1, w2, ... and b, for drawings). Calling it on x (nin numbers or Values)
+    returns one Value.
     """
 
     def __init__(self, nin, rng, nonlinear=True):
-        self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(rng.uniform(-1, 1))
+        self.w = [Value(rng.uniform(-1, 1), f"w{i + 1}") for i in range(nin)]
+        self.b = Value(rng.uniform(-1, 1), "b")
         self.nonlinear = nonlinear
 
     def __call__(self, x):

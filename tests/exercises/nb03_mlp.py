@@ -119,8 +119,8 @@ def classes(value=Value, **changed):
 
     class Neuron:
         def __init__(self, nin, rng, nonlinear=True):
-            self.w = [value(rng.uniform(-1, 1)) for _ in range(nin)]
-            self.b = value(rng.uniform(-1, 1))
+            self.w = [value(rng.uniform(-1, 1), f"w{i + 1}") for i in range(nin)]
+            self.b = value(rng.uniform(-1, 1), "b")
             self.nonlinear = nonlinear
 
         __call__ = m["neuron_call"]
