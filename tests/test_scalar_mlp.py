@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder import check_mlp, check_mlp_train, check_trained_mlp
+from autograder import check_mlp, check_mlp_train, check_trained_mlp, evidence
 from autograder.checks import scalar_mlp as checks
 from autograder.contract import REGISTRY
 from autograder.delegation import scan
@@ -338,3 +338,22 @@ def test_the_test_cell_checks_run_fast():
     for params in TRAINED_CALLS:
         check_trained_mlp(model, **params)
     assert time.perf_counter() - start < 3.0
+
+
+def test_check_mlp_train_tells_a_finite_difference_gradient_from_backward_with_a_margin():
+    from exercises.nb03_mlp import _finite_difference_train
+
+    check = REGISTRY["mlp_train"]
+    for params in TRAIN_CALLS:
+        resolved = check.resolve(params)
+        d = check.cases(resolved)[0].data
+        _, expected = checks.reference_loop(d["nouts"], d["seed"], d["X"], d["y"], d["steps"], d["learning_rate"])
+
+        def gap(student):
+            records, _ = check.collect(student, resolved)
+            theta = evidence.decode(records[0])[2]
+            return np.max(np.abs(theta - expected)) / np.max(np.abs(expected))
+
+        right = max(gap(student) for student in TRAIN_EXERCISE.right.values())
+        numerical = min(gap(lambda *a, h=h: _finite_difference_train(*a, h=h)) for h in (1e-4, 1e-5, 1e-6, 1e-7))
+        assert right * 100 < checks.NUMERICAL_GAP < numerical / 10, (right, numerical)

@@ -12,7 +12,8 @@
   :class:`backproplab.scalar_mlp.MLP` and a few seeded points of
   :func:`backproplab.boundary.two_moons`; the returned costs and the final
   parameters are judged against the library's loop, and against the loops
-  of the known mistakes to name them. While the student's loop runs, the
+  of the known mistakes to name them; gradients taken by finite differences
+  instead of ``backward`` are told apart by their error, far above rounding. While the student's loop runs, the
   name ``Value`` in its module is the library's, so that a sum started from
   ``Value(0.0)`` works on the library's model.
 - ``check_trained_mlp(model, seed=0, n=30, noise=0.1, nouts=[8, 1], target=0.1)``:
@@ -334,6 +335,7 @@ def reference_loop(nouts, seed, X, y, steps, learning_rate, how=""):
     return np.array(costs), np.array([p.data for p in params])
 
 
+NUMERICAL_GAP = 1e-13  # relative to the largest parameter (tests/test_scalar_mlp.py measures both sides)
 TRAIN_MISTAKES = ("no_zero", "ascent", "no_update", "sum", "last_sample", "first_sample", "stale_gradient",
                   "stale_graph", "no_rate")
 
@@ -392,6 +394,11 @@ class MlpTrain(Check):
         theta = reject_unless_array(theta, expected_theta.shape, text("check.mlp_train_params", what=self.what))
         noise_c, noise_t = 1e3 * EPS * np.abs(expected_costs), 1e3 * EPS * np.abs(expected_theta)
         if passes(costs, expected_costs, noise_c) and passes(theta, expected_theta, noise_t):
+            # a loop of backward() agrees with the reference to rounding (measured below 1e-15 of the
+            # parameters' size); gradients from finite differences differ by 2.5e-12 or more
+            gap = float(np.max(np.abs(theta - expected_theta)) / max(float(np.max(np.abs(expected_theta))), 1e-300))
+            if gap > NUMERICAL_GAP:
+                raise Reject(text("check.mlp_train_numerical", what=self.what, gap=gap))
             return max(compare(costs, expected_costs, noise_c, what=self.what),
                        compare(theta, expected_theta, noise_t, what=self.what))
         named = {}
