@@ -257,6 +257,7 @@ def test_check_trained_mlp_recomputes_the_cost_from_the_parameters_not_the_outpu
 
         def __init__(self):
             self.model = classes()(2, NOUTS, seed=0)
+            self.layers = self.model.layers
             X, labels = two_moons(**DATA)
             self.answers = {tuple(x): 2.0 * k - 1.0 for x, k in zip(X.tolist(), labels.tolist())}
 

@@ -17,10 +17,12 @@
   name ``Value`` in its module is the library's, so that a sum started from
   ``Value(0.0)`` works on the library's model.
 - ``check_trained_mlp(model, seed=0, n=30, noise=0.1, nouts=[8, 1], target=0.1)``:
-  trains nothing. It records the model's parameters and its outputs on
-  ``two_moons(n, noise, seed)``; the judge recomputes the outputs from the
-  recorded parameters with a float forward (they must agree) and their cost
-  against the targets 2 * label - 1 (it must be at most ``target``).
+  trains nothing. It records the model's weights and biases (read where the
+  given constructors keep them, so that a mistake of ``parameters()`` counts
+  in check_mlp only) and its outputs on ``two_moons(n, noise, seed)``; the
+  judge recomputes the outputs from the recorded weights with a float
+  forward (they must agree) and their cost against the targets
+  2 * label - 1 (it must be at most ``target``).
 
 Results are read into plain numbers in the kernel: a problem of form (a
 number where a Value belongs, a Value where a list belongs) is recorded as
@@ -438,7 +440,9 @@ class TrainedMlp(Check):
 
     def call(self, student, case):
         try:
-            theta = _numbers(student.parameters(), PARAMS, PARAM_ITEM, PARAM_TWICE)
+            # the weights as the given constructors store them: parameters() is check_mlp's business
+            theta = np.array([float(v.data) for layer in student.layers for neuron in layer.neurons
+                              for v in [*neuron.w, neuron.b]], dtype=np.float64)
             outputs = []
             for x in case.data["X"]:
                 out = student(list(x))
@@ -461,16 +465,13 @@ class TrainedMlp(Check):
         _, theta, outputs = value
         count = parameter_count(2, nouts)
         if isinstance(theta, np.ndarray) and theta.ndim == 1 and theta.size != count:
-            raise Reject(text("check.mlp_count", what=self.what, got=theta.size, expected=count, nin=2,
-                              nouts=nouts, hint=""))
+            raise Reject(text("check.mlp_trained_size", got=theta.size, expected=count, nouts=nouts))
         theta = reject_unless_array(theta, (count,), text("check.mlp_trained_parameters", what=self.what))
         outputs = reject_unless_array(outputs, (n,), text("check.mlp_trained_outputs", what=self.what))
         layers = unflatten(theta, 2, nouts)
         expected = np.array([mlp_forward(layers, x)[0] for x in d["X"]])
         mistakes = {f"mlp_{h}": np.array([mlp_forward(layers, x, h)[0] for x in d["X"]])
-                    for h in ("tanh_last", "no_tanh")}
-        mistakes["mlp_bias_first"] = np.array(
-            [mlp_forward(unflatten(theta, 2, nouts, bias_first=True), x)[0] for x in d["X"]])
+                    for h in ("tanh_last", "no_tanh", "no_bias", "bias_after_tanh", "not_chained")}
         score = compare(outputs, expected, 0.0, what=text("check.mlp_trained_outputs", what=self.what),
                         mistakes=mistakes)
         targets = 2.0 * np.array(d["labels"], dtype=np.float64) - 1.0

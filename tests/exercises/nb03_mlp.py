@@ -437,12 +437,17 @@ class _Answers:
         self.base = base
         X, labels = two_moons(**DATA)
         self.table = {tuple(x): 2.0 * k - 1.0 for x, k in zip(X.tolist(), labels.tolist())}
+        self.layers = base.layers
 
     def parameters(self):
         return self.base.parameters()
 
     def __call__(self, x):
         return [Value(self.table.get(tuple(x), 0.0))]
+
+    def without_layers(self):
+        del self.layers
+        return self
 
 
 _cache = {}
@@ -473,13 +478,14 @@ TRAINED_EXERCISE = Exercise(
         "trained on the labels 0 and 1": (_lazy(targets="01"), "labels 0 and 1"),
         "tanh on the output": (_lazy_with(classes(mlp_call=_mlp_tanh_on_output)), text("mistake.mlp_tanh_last")),
         "answers the targets": (lambda: _Answers(_lazy()()), "does not match the reference"),
-        "another architecture": (_lazy(nouts=(4, 1)), "parameters() has 17 Values"),
-        "parameters are numbers": (_lazy_with(classes(neuron_parameters=lambda self: [p.data for p in self.w + [self.b]])),
-                                   "item 0 is a number"),
+        "a model of another kind": (lambda: _Answers(_lazy()()).without_layers(), "has no attribute 'layers'"),
+        "another architecture": (_lazy(nouts=(4, 1)), "The model holds 17 weights and biases"),
+        "forward without bias": (_lazy_with(classes(neuron_call=lambda self, x: (lambda z: z.tanh() if self.nonlinear
+                                                                                  else z)(
+            sum(w * v for w, v in zip(self.w, x))))), text("mistake.mlp_no_bias")),
+        "layers not chained": (_lazy_with(classes(mlp_call=_mlp_not_chained)), text("mistake.mlp_not_chained")),
         "one output returned bare": (_lazy_with(classes(mlp_call=_mlp_one_output_bare)),
                                      "a list even when there is one output"),
-        "bias listed first": (_lazy_with(classes(neuron_parameters=lambda self: [self.b] + self.w)),
-                              text("mistake.mlp_bias_first")),
         "diverged": (_lazy(learning_rate=3.0, steps=60), "above the target"),
         "the library's MLP": (_lazy_with(_LibraryMLP), "which already does what this exercise asks you to write"),
     },
@@ -487,6 +493,8 @@ TRAINED_EXERCISE = Exercise(
         "the notebook's training": _lazy(),
         "trained longer": _lazy(steps=400),
         "the student's Value": _lazy_with(classes(value=StudentValue)),
+        # parameters() is graded by check_mlp; the trained model is judged on its weights and outputs
+        "parameters() in another order": _lazy_with(classes(neuron_parameters=lambda self: [self.b] + self.w)),
     },
     namespace=lambda make: {"model": make()},
 )
