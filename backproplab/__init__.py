@@ -11,6 +11,7 @@ One module per idea, each short enough to read in one sitting:
 - ``regression``: linear regression by full-batch gradient descent, and least squares;
 - ``datasets``: small data sets made or shipped without network;
 - ``value``: the scalar reverse-mode engine ``Value`` (notebook 03);
+- ``scalar_mlp``: ``Neuron``, ``Layer``, ``MLP`` made of Values, and their training loop (notebook 03);
 - ``dual``: forward mode with dual numbers (notebook 03);
 - ``layers``: modules with forward and backward, losses, ``Sequential``, ``SGD`` (notebooks 04-07);
 - ``gradcheck``: the student's gradient checker of a module;
