@@ -658,7 +658,7 @@ EN = {
     "plot.step": "step h",
     "plot.abs_error": "absolute error",
     "plot.distance_to_optimum": "|f(x_k) - f(x*)|",
-    "plot.loss_cost": "loss L_p(w) and cost C(w)",
+    "plot.loss_cost": "loss L_i(w) and cost C(w)",
     "plot.direction_angle": "direction of u (degrees)",
     "plot.directional_derivative": "slope along u",
     # -- notebook 03: the MLP of Values, its training loop, the trained model --------------
@@ -1367,7 +1367,7 @@ PT_BR = {
     "plot.step": "passo h",
     "plot.abs_error": "erro absoluto",
     "plot.distance_to_optimum": "|f(x_k) - f(x*)|",
-    "plot.loss_cost": "perda L_p(w) e custo C(w)",
+    "plot.loss_cost": "perda L_i(w) e custo C(w)",
     "plot.direction_angle": "direção de u (graus)",
     "plot.directional_derivative": "inclinação na direção u",
     # -- notebook 03: o MLP de Values, seu laço de treino, o modelo treinado --------------
