@@ -34,7 +34,7 @@ from backproplab.functions import sigmoid
 from backproplab.messages import text
 
 from ..contract import Case, Check, Reject, describe, register, reject_unless_array, reject_unless_finite_number
-from ..diagnose import compare, reject_if_numerical
+from ..diagnose import compare, recognise, reject_if_numerical, where
 from ..evidence import Other
 
 EXTREMES = np.array([-800.0, -40.0, -10.0, -1.0, 0.0, 1.0, 10.0, 40.0, 800.0])
@@ -556,12 +556,17 @@ class TwoLayerGradients(Check):
         reasons, score = [], 0.0
         for name in ("b2", "w2", "b1", "w1"):  # from the output back: the first wrong factor shows first
             j = PARAMS.index(name)
-            what = text("check.chain_gradient_entry", what=self.what, name=name)
-            try:
-                score = max(score, compare(got[:, j], numerical[:, j], noise[:, j], what=what,
-                                           mistakes=predicted[name]))
-            except Reject as why:
-                reasons.append(str(why))
+            scores = numeric.error_score(got[:, j], numerical[:, j], noise[:, j])
+            score = max(score, float(np.max(scores)))
+            if np.max(scores) <= 1.0:
+                continue
+            lines = [text("check.mismatch", what=text("check.chain_gradient_entry", what=self.what, name=name),
+                          score=float(np.max(scores)))]
+            hint = recognise(got[:, j], numerical[:, j], noise[:, j], predicted[name], {})
+            lines += [hint] if hint else []
+            if not reasons:  # the table of entries for the first wrong gradient only
+                lines.append(where(got[:, j], numerical[:, j], scores))
+            reasons.append("\n".join(lines))
         if reasons:
             raise Reject("\n".join(reasons))
         reject_if_numerical(got, exact, noise, what=self.what)
