@@ -83,6 +83,7 @@ class GradientDescent(Check):
             "gradient_at_x0": x0 - lr * np.arange(steps + 1)[:, None] * g0,
             "learning_rate_twice": descent.gradient_descent(grad, x0, lr * lr, steps),
             "same_array": np.tile(expected[-1], (steps + 1, 1)),
+            "same_array_after_x0": np.vstack([x0, np.tile(expected[-1], (steps, 1))]),
         }
         return compare(got, expected, what=self.what, mistakes=mistakes)
 

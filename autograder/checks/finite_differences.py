@@ -62,6 +62,7 @@ class CentralDifference(Check):
             "backward_difference": (f(x) - f(x - h)) / h,
             "divided_by_h": (f(x + h) - f(x - h)) / h,
             "precedence": f(x + h) - f(x - h) / (2 * h),
+            "precedence_times_h": (f(x + h) - f(x - h)) / 2 * h,
             "step_squared": (f(x + h) - f(x - h)) / (2 * h * h),
             "ignored_h": numeric.central_difference(f, x),
         }

@@ -204,6 +204,13 @@ class GradCheck(Check):
         return result, x  # x as the student's function left it
 
     def judge(self, case, value, params):
+        try:
+            return self._judge(case, value)
+        except Reject as why:  # the student's grad_check runs their numerical_gradient and error_score
+            note = text("check.grad_check_depends")
+            raise Reject(f"{why}\n{note}") from None
+
+    def _judge(self, case, value):
         f, grad = self._pair(case)
         x, right = case.data["x"], case.data["variant"] in ("exact", "near_zero")
         result, x_after = value

@@ -91,6 +91,7 @@ class NumericalGradient(Check):
             "all_coordinates": np.full(x.shape, numeric.numerical_directional(f, x, np.ones_like(x), h)),
             "first_only": first,
             "aliased_copies": np.zeros_like(expected),
+            "precedence_times_h": expected * h * h,
         }
         return compare(got, expected, noise, what=self.what, mistakes=mistakes)
 

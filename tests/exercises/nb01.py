@@ -26,6 +26,7 @@ CENTRAL_DIFFERENCE = Exercise(
         "divides by h": (lambda f, x, h=1e-5: (f(x + h) - f(x - h)) / h, "2h apart"),
         "flipped sign": (lambda f, x, h=1e-5: (f(x - h) - f(x + h)) / (2 * h), "sign is flipped"),
         "missing parentheses": (lambda f, x, h=1e-5: f(x + h) - f(x - h) / (2 * h), "missing parentheses"),
+        "/ 2 * h": (lambda f, x, h=1e-5: (f(x + h) - f(x - h)) / 2 * h, "write / (2 * h)"),
         "divides by 2h^2": (lambda f, x, h=1e-5: (f(x + h) - f(x - h)) / (2 * h * h), "dividing by 2h^2"),
         "ignores h": (lambda f, x, h=1e-5: _cd(f, x, 1e-5), "was ignored"),
         "half steps": (lambda f, x, h=1e-5: (f(x + h / 2) - f(x - h / 2)) / h, "does not match"),
@@ -99,6 +100,15 @@ def _gd_aliased(grad, x0, learning_rate, steps):
     return np.array(path)
 
 
+def _gd_aliased_after_x0(grad, x0, learning_rate, steps):
+    x = x0.copy()
+    path = [x0]
+    for _ in range(steps):
+        x -= learning_rate * grad(x)
+        path.append(x)
+    return np.array(path)
+
+
 def _gd_frozen_gradient(grad, x0, learning_rate, steps):
     g = grad(x0)
     return _gd_append(lambda x: g, x0, learning_rate, steps)
@@ -113,6 +123,7 @@ GRADIENT_DESCENT = Exercise(
         "trajectory without x0": (lambda grad, x0, lr, steps: _gd_append(grad, x0, lr, steps)[1:], "starts with x0"),
         "changes x0 in place": (_gd_mutates_x0, "changed its input x0"),
         "stores one array changed in place": (_gd_aliased, "one array changed in place"),
+        "x0, then one array changed in place": (_gd_aliased_after_x0, "after row 0, every row is the last point"),
         "gradient at x0 every step": (_gd_frozen_gradient, "gradient at x0 was used at every step"),
         "learning rate applied twice": (lambda grad, x0, lr, steps: _gd_append(grad, x0, lr * lr, steps),
                                         "applied twice"),
@@ -222,6 +233,7 @@ NUMERICAL_GRADIENT = Exercise(
         "perturbs x in place without restoring": (_ng_no_restore, "changed its input x"),
         "perturbs every coordinate at once": (_ng_all_at_once, "every coordinate was moved at once"),
         "divides by h": (lambda f, x, h=1e-5: 2 * _ng_copies(f, x, h), "factor of two"),
+        "/ 2 * h": (lambda f, x, h=1e-5: _ng_copies(f, x, h) * h * h, "write / (2 * h)"),
         "flipped sign": (lambda f, x, h=1e-5: -_ng_copies(f, x, h), "sign is flipped"),
         "only the first coordinate": (_ng_first_only, "only the first entry"),
         "xp = xm = x.copy()": (_ng_aliased, "one array with two names"),
@@ -351,7 +363,7 @@ GRAD_CHECK = Exercise(
                                 "returns one number"),
         "returns pass or fail": (lambda f, grad, x, h=1e-5: bool(_gc_with()(f, grad, x, h) <= 1),
                                  "it returned bool"),
-        "changes x": (_gc_in_place, "changed its input x"),
+        "changes x": (_gc_in_place, "fix it first"),
         "calls the library": (lambda f, grad, x, h=1e-5: numeric.grad_check(f, grad, x, h), DELEGATED),
         "library's error score": (_gc_with(score=numeric.error_score), DELEGATED),
         "scipy's check_grad": (lambda f, grad, x, h=1e-5: scipy.optimize.check_grad(f, grad, x, epsilon=h), DELEGATED),
