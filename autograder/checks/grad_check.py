@@ -56,7 +56,6 @@ def _score_mistakes(a, n):
             "score_absolute": np.abs(a - n),
             "score_signed": (a - n) / (1e-12 + 1e-7 * np.max(np.abs(n)) + 1e-5 * np.abs(n)),
             "score_no_floor": np.abs(a - n) / (1e-12 + 1e-5 * np.abs(n)),
-            "score_ratio": np.abs(a - n) / np.maximum(np.abs(a), np.abs(n)),
             "score_relative": np.abs(a - n) / np.abs(n),
             "score_swapped": score(n, a),
             "score_relative_max": np.abs(a - n) / (1e-12 + 1e-7 * np.max(np.abs(n)) + 1e-5 * np.max(np.abs(n))),

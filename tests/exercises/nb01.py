@@ -294,12 +294,13 @@ ERROR_SCORE = Exercise(
         "no absolute value": (lambda a, n: (a - n) / _allowance(n), "absolute value is missing"),
         "no floor": (_quiet(lambda a, n: np.abs(a - n) / (1e-12 + 1e-5 * np.abs(n))), "allowance 1e-7 max|n| is missing"),
         "relative error |a - n| / max(|a|, |n|)": (_quiet(lambda a, n: np.abs(a - n) / np.maximum(np.abs(a), np.abs(n))),
-                                                    "this is the ratio"),
+                                                    "this is a relative error"),
         "scale from the analytic entries": (lambda a, n: _es(n, a), "computed from the analytic entries"),
         "largest |n| in both terms": (lambda a, n: np.abs(a - n) / (1e-12 + 1e-7 * np.max(np.abs(n))
                                                                    + 1e-5 * np.max(np.abs(n))), "uses the largest |n| twice"),
         "returns the largest score": (lambda a, n: float(np.max(_es(a, n))), "returned one number"),
         "squared gap": (lambda a, n: (a - n) ** 2 / _allowance(n), "does not match"),
+        "relative error |a - n| / |n|": (_quiet(lambda a, n: np.abs(a - n) / np.abs(n)), "this is a relative error"),
         "allowance without the floor constant on zeros": (_quiet(lambda a, n: np.abs(a - n) / (1e-7 * np.max(np.abs(n))
                                                                                                + 1e-5 * np.abs(n))),
                                                            "does not match"),
@@ -354,7 +355,7 @@ GRAD_CHECK = Exercise(
         "mean instead of max": (_gc_with(reduce=np.mean), "the mean of the scores"),
         "absolute error": (_gc_with(score=lambda a, n: np.abs(a - n)), "not divided by the allowance"),
         "no absolute value": (_gc_with(score=lambda a, n: (a - n) / _allowance(n)), "absolute value is missing"),
-        "relative error without the floor": (_gc_with(score=lambda a, n: np.abs(a - n) / np.abs(n)), "relative error |a - n| / |n|"),
+        "relative error without the floor": (_gc_with(score=lambda a, n: np.abs(a - n) / np.abs(n)), "this is a relative error"),
         "floor 1e-12 only": (_gc_with(score=lambda a, n: np.abs(a - n) / (1e-12 + 1e-5 * np.abs(n))),
                              "allowance 1e-7 max|n| is missing"),
         "forward difference inside": (_gc_with(gradient=_ng_forward), "forward difference"),
