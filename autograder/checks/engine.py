@@ -473,5 +473,130 @@ def _upstream(rng):
             return g
 
 
+class ZeroGrad(Check):
+    """root.zero_grad() sets grad = 0.0 on every node of root's graph and changes nothing else."""
+
+    name = "zero_grad"
+    what = "root.zero_grad() of your Value"
+    defaults = {"seed": 0, "count": 3, "inputs": 3, "size": 8}
+    delegation = ENGINE
+
+    def cases(self, params):
+        return _graph_cases(params, UNARY)
+
+    def call(self, student, case):
+        nodes = build(case.data["program"], case.data["inputs"], make=student)
+        rng = np.random.default_rng(len(nodes))
+        for node in nodes:
+            node.grad = float(rng.uniform(0.5, 2.0))
+        method = getattr(student, "zero_grad", None)
+        with Swapped(getattr(method, "__globals__", None), "topological_order", _reference_order):
+            nodes[-1].zero_grad()
+        return (np.array([float(n.grad) for n in nodes]), np.array([n.data for n in nodes]))
+
+    def judge(self, case, value, params):
+        program, xs = case.data["program"], case.data["inputs"]
+        if not (isinstance(value, tuple) and len(value) == 2):
+            raise Reject(text("check.expected_number", what=self.what, got=describe(value)))
+        grads, data = value
+        if not np.array_equal(data, np.array([n.data for n in build(program, xs)])):
+            raise Reject(text("check.zero_grad_data", what=self.what))
+        left = [i for i, g in enumerate(grads) if g != 0.0]
+        if left:
+            raise Reject(text("check.zero_grad_left", what=self.what, count=len(left), total=len(grads),
+                              nodes=", ".join(f"n{i}" for i in left[:5])))
+        return 0.0
+
+
+# -- reverse mode on a function: one sweep for every input ---------------------------------------
+
+work = {"backward": 0}
+
+
+class ReferenceValue:
+    """A Value with +, *, tanh and backward: what reverse_gradient's ``Value`` is while it is graded."""
+
+    def __init__(self, data, label="", *, children=(), op="", local_grads=()):
+        self.data, self.grad, self.label = float(data), 0.0, label
+        self.children, self.op, self.local_grads = tuple(children), op, tuple(local_grads)
+
+    def _wrap(self, other):
+        return other if isinstance(other, ReferenceValue) else ReferenceValue(other, op="const")
+
+    def __add__(self, other):
+        other = self._wrap(other)
+        return ReferenceValue(self.data + other.data, children=(self, other), op="+", local_grads=(1.0, 1.0))
+
+    def __mul__(self, other):
+        other = self._wrap(other)
+        return ReferenceValue(self.data * other.data, children=(self, other), op="*",
+                              local_grads=(other.data, self.data))
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        return ReferenceValue(t, children=(self,), op="tanh", local_grads=(1.0 - t * t,))
+
+    __radd__ = __add__
+    __rmul__ = __mul__
+
+    def backward(self, grad=1.0):
+        work["backward"] += 1
+        self.grad += grad
+        for node in reversed(_reference_order(self)):
+            for child, local in zip(node.children, node.local_grads):
+                child.grad += local * node.grad
+
+    def zero_grad(self):
+        for node in _reference_order(self):
+            node.grad = 0.0
+
+    def __repr__(self):
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+class ReverseGradient(Check):
+    """reverse_gradient(f, x): the gradient of f at x from one evaluation of f on Values and one backward."""
+
+    name = "reverse_gradient"
+    what = "reverse_gradient(f, x)"
+    defaults = {"seed": 0, "count": 3, "inputs": 4, "size": 8}
+    delegation = DELEGATION
+
+    def cases(self, params):
+        return _graph_cases(params, ("tanh",), ("add", "mul"))
+
+    def call(self, student, case):
+        from .graphs import program_function
+
+        program, xs = case.data["program"], case.data["inputs"]
+        calls = []
+        work["backward"] = 0
+        with Swapped(getattr(student, "__globals__", None), "Value", ReferenceValue):
+            grad = student(program_function(program, calls), list(xs))
+        try:
+            return (np.array([float(g) for g in grad]), float(len(calls)), float(work["backward"]))
+        except (TypeError, ValueError):
+            return grad
+
+    def judge(self, case, value, params):
+        program, xs = case.data["program"], case.data["inputs"]
+        n = len(xs)
+        if not (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], np.ndarray)
+                and value[0].shape == (n,)):
+            got = describe(value[0] if isinstance(value, tuple) and len(value) == 3 else value)
+            raise Reject(text("check.expected_gradient_list", what=self.what, n=n, got=got))
+        got, _, sweeps = value
+        _, noise = numeric.numerical_gradient(lambda v: evaluate(program, v)[-1], np.array(xs), with_noise=True)
+        exact = _mistaken_backward(build(program, xs), 1.0)[:n]
+        mistakes = {"reverse_no_backward": np.zeros(n), "reverse_inputs": np.array(xs)}
+        score = compare(got, exact, noise, what=self.what, mistakes=mistakes)
+        reject_if_numerical(got, exact, noise, what=self.what)
+        if sweeps != 1.0:
+            raise Reject(text("check.reverse_sweeps", what=self.what, sweeps=int(sweeps)))
+        return score
+
+
 check_topological_order = register(TopologicalOrder)
 check_backward = register(Backward)
+check_zero_grad = register(ZeroGrad)
+check_reverse_gradient = register(ReverseGradient)

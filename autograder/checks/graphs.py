@@ -161,13 +161,88 @@ class SumOverPaths(Check):
         return compare(got, sum(products), 0.0, what=self.what, mistakes=mistakes)
 
 
+class CountedFloat(float):
+    """A number on an edge that counts the multiplications it takes part in (in ``log``)."""
+
+    log = None
+
+    def _count(self):
+        if CountedFloat.log is not None:
+            CountedFloat.log.append(1)
+
+    def __mul__(self, other):
+        self._count()
+        return float(self) * other
+
+    def __rmul__(self, other):
+        self._count()
+        return other * float(self)
+
+
+def layered_edges(stages, rng):
+    """X0 -> three routes -> X1 -> ... -> X{stages}: 6 * stages edges, 3 ** stages paths."""
+    edges = {}
+    for s in range(stages):
+        for i in range(3):
+            edges[(f"r{s}{i}", f"X{s}")] = float(np.round(rng.uniform(0.5, 1.5), 3))
+            edges[(f"X{s + 1}", f"r{s}{i}")] = 1.0
+    return edges, f"X{stages}", "X0"
+
+
+class FactoredSum(Check):
+    """factored_sum(edges, out, inp): the sum over paths, with each node's sum computed once."""
+
+    name = "factored_sum"
+    what = "factored_sum(edges, out, inp)"
+    defaults = {"seed": 0, "count": 3, "nodes": 7, "stages": 7}
+    delegation = ENGINE
+
+    def cases(self, params):
+        rng = np.random.default_rng(params["seed"])
+        cases = []
+        for _ in range(params["count"]):
+            edges, out, inp = random_edges(rng, params["nodes"])
+            label = text("check.case_paths", edges=edges, out=out, inp=inp)
+            cases.append(Case(label, {"edges": [[h, t, v] for (h, t), v in edges.items()], "out": out, "inp": inp}))
+        edges, out, inp = layered_edges(params["stages"], rng)
+        label = text("check.case_layered", stages=params["stages"], edges=len(edges), paths=3 ** params["stages"])
+        cases.append(Case(label, {"edges": [[h, t, v] for (h, t), v in edges.items()], "out": out, "inp": inp}))
+        return cases
+
+    def call(self, student, case):
+        edges = {(h, t): CountedFloat(v) for h, t, v in case.data["edges"]}
+        log = CountedFloat.log = []
+        try:
+            result = student(edges, case.data["out"], case.data["inp"])
+        finally:
+            CountedFloat.log = None
+        if isinstance(result, (int, float, np.integer, np.floating)) and not isinstance(result, bool):
+            return (float(result), float(len(log)))
+        return result
+
+    def judge(self, case, value, params):
+        if not (isinstance(value, tuple) and len(value) == 2):
+            raise Reject(text("check.expected_number", what=self.what, got=describe(value)))
+        got, products = reject_unless_finite_number(value[0], self.what), value[1]
+        edges = SumOverPaths._edges(case)
+        paths = _paths(edges, case.data["out"], case.data["inp"])
+        score = compare(got, sum(math.prod(p) for p in paths), 0.0, what=self.what,
+                        mistakes={"paths_zero": 0.0, "paths_count": float(len(paths)),
+                                  "paths_sum_along": float(sum(sum(p) for p in paths))})
+        if products > 2 * len(edges):
+            raise Reject(text("check.factored_walks_paths", what=self.what, products=int(products),
+                              edges=len(edges)))
+        return score
+
+
 # -- forward mode: the student's dual numbers ---------------------------------------------------
 
 DUAL_LIBRARY = tuple(f"backproplab.dual.Dual.{m}" for m in (
     "__init__", "__add__", "__radd__", "__sub__", "__mul__", "__rmul__", "__truediv__", "__pow__",
     "exp", "log", "sin", "cos", "tanh", "sigmoid", "_chain", "_lift",
 )) + ("backproplab.dual.as_dual", "backproplab.dual.derivative", "backproplab.dual.gradient")
-DUAL_FORWARD = {"add": lambda v: v[0] + v[1], "mul": lambda v: v[0] * v[1], "tanh": lambda v: np.tanh(v[0])}
+DUAL_FORWARD = {"add": lambda v: v[0] + v[1], "mul": lambda v: v[0] * v[1], "tanh": lambda v: np.tanh(v[0]),
+                "exp": lambda v: np.exp(v[0])}
 
 
 class DualOp(Check):
@@ -183,11 +258,12 @@ class DualOp(Check):
         for i in range(params["count"]):
             a, ta, tb = (float(v) for v in rng.choice([-1.0, 1.0], 3) * rng.uniform(0.4, 2.0, 3))
             b = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
-            plain = self.op != "tanh" and i % 3 == 2  # y a plain number: its tangent is 0
+            plain = self.op in ("add", "mul") and i % 3 == 2  # y a plain number: its tangent is 0
             tb = 0.0 if plain else tb
             x = f"Dual({a:.4g}, {ta:.4g})"
             y = f"{b:.4g}" if plain else f"Dual({b:.4g}, {tb:.4g})"
-            expression = {"add": f"{x} + {y}", "mul": f"{x} * {y}", "tanh": f"{x}.tanh()"}[self.op]
+            expression = {"add": f"{x} + {y}", "mul": f"{x} * {y}", "tanh": f"{x}.tanh()",
+                          "exp": f"{x}.exp()"}[self.op]
             cases.append(Case(expression, {"a": a, "ta": ta, "b": b, "tb": tb, "plain": plain}))
         return cases
 
@@ -195,7 +271,7 @@ class DualOp(Check):
         d = case.data
         x = student(d["a"], d["ta"])
         y = d["b"] if d["plain"] else student(d["b"], d["tb"])
-        out = x + y if self.op == "add" else x * y if self.op == "mul" else x.tanh()
+        out = {"add": lambda: x + y, "mul": lambda: x * y, "tanh": lambda: x.tanh(), "exp": lambda: x.exp()}[self.op]()
         if not (hasattr(out, "value") and hasattr(out, "tangent")):
             return out
         return (out.value, out.tangent, 1.0 if isinstance(out, student) else 0.0)
@@ -214,7 +290,7 @@ class DualOp(Check):
         a, ta, b, tb = d["a"], d["ta"], d["b"], d["tb"]
         v = float(f(point))
         t = math.tanh(a)
-        exact = {"add": ta + tb, "mul": ta * b + a * tb, "tanh": (1 - t * t) * ta}[self.op]
+        exact = {"add": ta + tb, "mul": ta * b + a * tb, "tanh": (1 - t * t) * ta, "exp": math.exp(a) * ta}[self.op]
         compare(value_got, v, numeric.EPS * abs(v), what=text("check.dual_value", what=self.what))
         mistakes = {"dual_plain_number": 0.0} if d["plain"] and self.op != "add" else {}
         mistakes.update({
@@ -222,6 +298,8 @@ class DualOp(Check):
             "mul": {"dual_product_of_tangents": ta * tb, "dual_one_term": ta * b, "dual_mul_sum": ta + tb},
             "tanh": {"dual_tanh_no_tangent": 1 - t * t, "dual_tanh_not_squared": (1 - t) * ta,
                      "tanh_rule_on_input": (1 - a * a) * ta, "dual_tanh_derivative": t * ta},
+            "exp": {"dual_exp_no_tangent": math.exp(a), "dual_exp_tangent_only": ta,
+                    "exp_rule_input": a * ta},
         }[self.op])
         what = text("check.dual_tangent", what=self.what)
         score = compare(tangent_got, exact, float(noise), what=what, mistakes=mistakes)
@@ -313,6 +391,7 @@ class ForwardGradient(Check):
             "forward_values": np.full(n, evaluate(program, xs)[-1]),
             "forward_shifted": np.roll(exact, 1),
             "forward_shifted_back": np.roll(exact, -1),
+            "forward_seeds_kept": np.cumsum(exact),
         }
         score = compare(got, exact, noise, what=self.what, mistakes=mistakes)
         reject_if_numerical(got, exact, noise, what=self.what)
@@ -329,4 +408,6 @@ check_sum_over_paths = register(SumOverPaths)
 check_dual_add = register(_dual_op("add", "x + y of your Dual"))
 check_dual_mul = register(_dual_op("mul", "x * y of your Dual"))
 check_dual_tanh = register(_dual_op("tanh", "x.tanh() of your Dual"))
+check_dual_exp = register(_dual_op("exp", "x.exp() of your Dual"))
 check_forward_gradient = register(ForwardGradient)
+check_factored_sum = register(FactoredSum)

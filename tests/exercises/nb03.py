@@ -198,6 +198,83 @@ SUM_OVER_PATHS = Exercise(
     },
 )
 
+def _factored_memo(edges, out, inp):
+    memo = {}
+
+    def total(node):
+        if node == inp:
+            return 1.0
+        if node not in memo:
+            memo[node] = 0.0
+            for (head, tail), local in edges.items():
+                if head == node:
+                    memo[node] += local * total(tail)
+        return memo[node]
+
+    return total(out)
+
+
+def _factored_cache(edges, out, inp):
+    from functools import lru_cache
+
+    @lru_cache(maxsize=None)
+    def total(node):
+        return 1.0 if node == inp else sum(v * total(t) for (h, t), v in edges.items() if h == node)
+
+    return total(out)
+
+
+def _factored_adjacency(edges, out, inp):
+    into = {}
+    for (head, tail), local in edges.items():
+        into.setdefault(head, []).append((tail, local))
+    memo = {inp: 1.0}
+
+    def total(node):
+        if node not in memo:
+            memo[node] = sum(local * total(tail) for tail, local in into.get(node, []))
+        return memo[node]
+
+    return total(out)
+
+
+def _factored_memo_key_wrong(edges, out, inp):  # the memo is filled but never read
+    memo = {}
+
+    def total(node):
+        if node == inp:
+            return 1.0
+        memo[node] = sum(v * total(t) for (h, t), v in edges.items() if h == node)
+        return memo[node]
+
+    return total(out)
+
+
+def _factored_with(combine_path, combine_paths):
+    return _paths_by(combine_path, combine_paths)
+
+
+FACTORED_SUM = Exercise(
+    ASSIGNMENT, "factored_sum_test", "factored_sum",
+    wrong={
+        "every path walked (sum_over_paths)": (_paths_recursive, "still walks every path"),
+        "memo written, never read": (_factored_memo_key_wrong, "still walks every path"),
+        "every path listed": (_paths_listed, "still walks every path"),
+        "adds along a path": (_factored_with(sum, sum), "were added"),
+        "counts the paths": (_factored_with(lambda p: 1.0, sum), "number of paths"),
+        "the empty path gives 0": (_paths_base_zero, "Likely mistake: 0"),
+        "memo of the first path": (_factored_with(math.prod, lambda ps: ps[0]), "does not match"),
+        "returns a string": (lambda edges, out, inp: str(_factored_memo(edges, out, inp)), "should return a single number"),
+        "the library's sum_over_paths": (_paths_library, "already does what this exercise asks"),
+    },
+    right={
+        "memo dict": _factored_memo,
+        "lru_cache": _factored_cache,
+        "adjacency lists": _factored_adjacency,
+        "forward from inp": _paths_forward,
+    },
+)
+
 # -- the student's Value, one method at a time -------------------------------------------------
 
 
@@ -269,6 +346,9 @@ def value_class(**changed):
 
         def backward(self, grad=1.0):
             return _backward(self, grad)
+
+        def zero_grad(self):
+            return _zero_grad(self)
 
     def as_value(x):
         return x if isinstance(x, Value) else Value(x, f"{x:g}", op="const")
@@ -575,6 +655,11 @@ def _backward(self, grad=1.0):
             child.grad += local * node.grad
 
 
+def _zero_grad(self):
+    for node in topological_order(self):
+        node.grad = 0.0
+
+
 def _backward_with(*, order=None, accumulate=True, upstream=True, seed=None):
     def backward(self, grad=1.0):
         nodes = topological_order(self) if order is None else order(self)
@@ -643,10 +728,35 @@ def _library_backward(self, grad=1.0):
     Library.backward(self, grad)
 
 
-def _with_backward(backward):
+def _with_backward(backward=None, zero_grad=None):
     cls = value_class()
-    cls.backward = backward
+    if backward is not None:
+        cls.backward = backward
+    if zero_grad is not None:
+        cls.zero_grad = zero_grad
     return cls
+
+
+def _zero_grad_root_only(self):
+    self.grad = 0.0
+
+
+def _zero_grad_leaves_only(self):
+    for node in topological_order(self):
+        if not node.children:
+            node.grad = 0.0
+
+
+def _zero_grad_data(self):
+    for node in topological_order(self):
+        node.grad = 0.0
+        node.data = 0.0
+
+
+def _zero_grad_children(self):
+    self.grad = 0.0
+    for child in self.children:
+        child.grad = 0.0
 
 
 BACKWARD = Exercise(
@@ -664,18 +774,26 @@ BACKWARD = Exercise(
         "finite differences instead of backprop": (_finite_difference_backward, "numerical approximation"),
         "finite differences, smaller step": (lambda self, grad=1.0: _finite_difference_backward(self, grad, 1e-7),
                                              "numerical approximation"),
+    }.items()} | {name: (_with_backward(zero_grad=f), words) for name, (f, words) in {
+        "zero_grad: the root only": (_zero_grad_root_only, "left the grad of"),
+        "zero_grad: the inputs only": (_zero_grad_leaves_only, "left the grad of"),
+        "zero_grad: the root and its children": (_zero_grad_children, "left the grad of"),
+        "zero_grad: data reset too": (_zero_grad_data, "changed the nodes' data"),
+        "zero_grad: does nothing": (lambda self: None, "left the grad of"),
     }.items()},
     right={
         "textbook": _with_backward(_backward),
         "a dict of upstream gradients": _with_backward(_backward_with_dict),
         "its own iterative order": _with_backward(_backward_with(order=_iterative)),
+        "zero_grad through its own order": _with_backward(zero_grad=lambda self: [
+            setattr(n, "grad", 0.0) for n in _iterative(self)] and None),
     },
 )
 
 # -- dual numbers ---------------------------------------------------------------------------
 
 
-def dual_class(add=None, mul=None, tanh=None):
+def dual_class(add=None, mul=None, tanh=None, exp=None):
     """The notebook's Dual with the right rules, except those given ((D, x, y) -> out, or (D, x) for tanh)."""
 
     def good_add(D, x, y):
@@ -687,6 +805,10 @@ def dual_class(add=None, mul=None, tanh=None):
     def good_tanh(D, x):
         t = math.tanh(x.value)
         return D(t, (1 - t * t) * x.tangent)
+
+    def good_exp(D, x):
+        e = math.exp(x.value)
+        return D(e, e * x.tangent)
 
     class Dual:
         def __init__(self, value, tangent=0.0):
@@ -703,6 +825,9 @@ def dual_class(add=None, mul=None, tanh=None):
 
         def tanh(self):
             return (tanh or good_tanh)(Dual, self)
+
+        def exp(self):
+            return (exp or good_exp)(Dual, self)
 
         __radd__ = __add__
         __rmul__ = __mul__
@@ -742,6 +867,9 @@ DUAL = Exercise(
         "tanh tangent by finite differences": (dual_class(tanh=lambda D, x: D(
             math.tanh(x.value), _local_by_difference(math.tanh, x.value) * x.tangent)), "numerical approximation"),
         "the library's Dual": (dual_class(tanh=_library_tanh), "already does what this exercise asks"),
+        "exp without the tangent": (dual_class(exp=lambda D, x: D(math.exp(x.value), math.exp(x.value))),
+                                    "exp(x) alone"),
+        "exp: the tangent alone": (dual_class(exp=lambda D, x: D(math.exp(x.value), x.tangent)), "x' alone"),
     },
     right={
         "textbook": dual_class(),
@@ -787,6 +915,14 @@ def _forward_by_differences(f, x, h=1e-6):
     return grad
 
 
+def _forward_seeds_kept(f, x):
+    grad = []
+    for i in range(len(x)):
+        x[i] = Dual(x[i], 1.0)
+        grad.append(f(x).tangent)
+    return grad
+
+
 def _forward_library(f, x):
     from backproplab.dual import gradient
 
@@ -803,9 +939,59 @@ def _forward_seeded_in_place(f, x):
     return grad
 
 
+def _reverse_gradient(f, x):
+    leaves = [Value(v) for v in x]
+    f(leaves).backward()
+    return [leaf.grad for leaf in leaves]
+
+
+Value = value_class()  # the name the reverse_gradient mutants use (the check swaps in its reference)
+
+
+def _reverse_with_labels(f, x):
+    leaves = [Value(v, f"x{i}") for i, v in enumerate(x)]
+    out = f(leaves)
+    out.backward(1.0)
+    return np.array([leaf.grad for leaf in leaves])
+
+
+def _reverse_per_input(f, x):  # right numbers, n sweeps
+    grad = []
+    for i in range(len(x)):
+        leaves = [Value(v) for v in x]
+        f(leaves).backward()
+        grad.append(leaves[i].grad)
+    return grad
+
+
+def _reverse_no_backward(f, x):
+    leaves = [Value(v) for v in x]
+    f(leaves)
+    return [leaf.grad for leaf in leaves]
+
+
+def _reverse_data(f, x):
+    leaves = [Value(v) for v in x]
+    f(leaves).backward()
+    return [leaf.data for leaf in leaves]
+
+
+def _reverse_by_differences(f, x, h=1e-6):
+    grad = []
+    for i in range(len(x)):
+        up = f([Value(v + (h if j == i else 0.0)) for j, v in enumerate(x)]).data
+        down = f([Value(v - (h if j == i else 0.0)) for j, v in enumerate(x)]).data
+        grad.append((up - down) / (2 * h))
+    return grad
+
+
+def _gradients(forward=_forward_gradient, reverse=_reverse_gradient):
+    return {"forward_gradient": forward, "reverse_gradient": reverse}
+
+
 FORWARD_GRADIENT = Exercise(
-    ASSIGNMENT, "forward_gradient_test", "forward_gradient",
-    wrong={
+    ASSIGNMENT, "gradients_test", "forward_gradient",
+    wrong={name: (_gradients(forward=f), words) for name, (f, words) in {
         "every input seeded": (_forward_gradient_with(lambda i, j: 1.0), "every input was seeded"),
         "values of f": (_forward_gradient_with(lambda i, j: float(i == j), result=lambda out: out.value), "values of f"),
         "seeded one input off": (lambda f, x: [f([Dual(v, float(j == (i + 1) % len(x))) for j, v in enumerate(x)]).tangent
@@ -816,15 +1002,23 @@ FORWARD_GRADIENT = Exercise(
         "returns the Duals": (_forward_gradient_with(lambda i, j: float(i == j), result=lambda out: out),
                               "should return"),
         "one entry short": (_forward_gradient_with(lambda i, j: float(i == j), count=lambda n: n - 1), "should return"),
+        "seeds kept from sweep to sweep": (_forward_seeds_kept, "seeds of earlier sweeps were kept"),
         "finite differences": (_forward_by_differences, "numerical approximation"),
         "the library's gradient": (_forward_library, "already does what this exercise asks"),
-    },
+    }.items()} | {name: (_gradients(reverse=f), words) for name, (f, words) in {
+        "reverse: no backward": (_reverse_no_backward, "call backward()"),
+        "reverse: the inputs' data": (_reverse_data, "the inputs' data"),
+        "reverse: one sweep per input": (_reverse_per_input, "backward sweeps"),
+        "reverse: finite differences": (_reverse_by_differences, "numerical approximation"),
+        "reverse: returns the leaves": (lambda f, x: [Value(v) for v in x], "should return"),
+    }.items()},
     right={
-        "textbook": _forward_gradient,
-        "one input seeded in place": _forward_seeded_in_place,
-        "comprehension": _forward_gradient_with(lambda i, j: float(i == j)),
+        "textbook": _gradients(),
+        "one input seeded in place, labels": _gradients(_forward_seeded_in_place, _reverse_with_labels),
+        "comprehension": _gradients(forward=_forward_gradient_with(lambda i, j: float(i == j))),
     },
+    namespace=lambda names: dict(names),
 )
 
-EXERCISES = [EDGE_DERIVATIVES, SUM_OVER_PATHS, VALUE_ADD, VALUE_MUL, VALUE_POW, VALUE_EXP, VALUE_TANH,
+EXERCISES = [EDGE_DERIVATIVES, SUM_OVER_PATHS, FACTORED_SUM, VALUE_ADD, VALUE_MUL, VALUE_POW, VALUE_EXP, VALUE_TANH,
              TOPOLOGICAL_ORDER, BACKWARD, DUAL, FORWARD_GRADIENT]
