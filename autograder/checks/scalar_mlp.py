@@ -427,6 +427,7 @@ class TrainedMlp(Check):
 
     name = "trained_mlp"
     what = "the trained model"
+    model = "the trained model"  # how the parts of a message name it
     defaults = {"seed": 0, "n": 30, "noise": 0.1, "nouts": [8, 1], "target": 0.1}
     delegation = ("backproplab.scalar_mlp.train",) + METHODS
 
@@ -459,20 +460,20 @@ class TrainedMlp(Check):
         if not isinstance(value, tuple) or not value or not isinstance(value[0], np.ndarray):
             raise Reject(text("check.malformed", why="expected a tuple of arrays"))
         if value[0].size:
-            _reject_problem(value[0], self.what)
+            _reject_problem(value[0], self.model)
         if len(value) != 3:
             raise Reject(text("check.malformed", why=f"{len(value)} items instead of 3"))
         _, theta, outputs = value
         count = parameter_count(2, nouts)
         if isinstance(theta, np.ndarray) and theta.ndim == 1 and theta.size != count:
             raise Reject(text("check.mlp_trained_size", got=theta.size, expected=count, nouts=nouts))
-        theta = reject_unless_array(theta, (count,), text("check.mlp_trained_parameters", what=self.what))
-        outputs = reject_unless_array(outputs, (n,), text("check.mlp_trained_outputs", what=self.what))
+        theta = reject_unless_array(theta, (count,), text("check.mlp_trained_parameters", what=self.model))
+        outputs = reject_unless_array(outputs, (n,), text("check.mlp_trained_outputs", what=self.model))
         layers = unflatten(theta, 2, nouts)
         expected = np.array([mlp_forward(layers, x)[0] for x in d["X"]])
         mistakes = {f"mlp_{h}": np.array([mlp_forward(layers, x, h)[0] for x in d["X"]])
                     for h in ("tanh_last", "no_tanh", "no_bias", "bias_after_tanh", "not_chained")}
-        score = compare(outputs, expected, 0.0, what=text("check.mlp_trained_outputs", what=self.what),
+        score = compare(outputs, expected, 0.0, what=text("check.mlp_trained_outputs", what=self.model),
                         mistakes=mistakes)
         targets = 2.0 * np.array(d["labels"], dtype=np.float64) - 1.0
         cost = float(np.mean((expected - targets) ** 2))
