@@ -44,7 +44,7 @@ from ..diagnose import compare, passes
 EPS = np.finfo(np.float64).eps
 
 # where a problem of form was found, and what was found there
-PARAMS, PARAM_ITEM, PARAM_TWICE, OUTPUT, OUTPUT_ITEM, LAYER, LAYER_ITEM, NEURON, COSTS, COST_ITEM = range(10)
+PARAMS, PARAM_ITEM, PARAM_TWICE, OUTPUT, OUTPUT_ITEM, LAYER, LAYER_ITEM, NEURON, COSTS, COST_ITEM, COST_FLOAT = range(11)
 NONE, NUMBER, VALUE, LIST, ITERATOR, OTHER = range(6)
 
 METHODS = tuple(f"backproplab.scalar_mlp.{cls}.{method}" for cls in ("Neuron", "Layer", "MLP")
@@ -102,7 +102,7 @@ def _kind_words(kind):
 def _reject_problem(record, what):
     """Reject with the message of a recorded problem of form: [place, index, kind]."""
     place, index, kind = (int(v) for v in record) if len(record) == 3 else (-1, -1, -1)
-    if not 0 <= place <= COST_ITEM or not 0 <= kind <= OTHER:
+    if not 0 <= place <= COST_FLOAT or not 0 <= kind <= OTHER:
         raise Reject(text("check.malformed", why=f"problem {list(record)}"))
     fields = {"what": what, "index": index, "kind": _kind_words(kind)}
     messages = {
@@ -116,6 +116,7 @@ def _reject_problem(record, what):
         NEURON: lambda: text("check.mlp_form_neuron", **fields),
         COSTS: lambda: text("check.mlp_form_costs", **fields),
         COST_ITEM: lambda: text("check.mlp_form_cost_item", **fields),
+        COST_FLOAT: lambda: text("check.mlp_form_cost_float", **fields),
     }
     raise Reject(messages[place]())
 
@@ -368,6 +369,10 @@ class MlpTrain(Check):
             namespace["Value"] = Value  # the model is made of the library's Values
         try:
             costs = student(model, X, y, d["steps"], d["learning_rate"])
+        except AttributeError as exc:
+            if "'float' object has no attribute 'backward'" not in str(exc):
+                raise
+            return (np.array([COST_FLOAT, -1, NUMBER], dtype=np.float64),)  # a cost made of .data
         finally:
             if isinstance(own, type) and own is not Value:
                 namespace["Value"] = own

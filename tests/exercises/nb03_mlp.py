@@ -354,6 +354,18 @@ def _finite_difference_train(model, X, y, steps, learning_rate, h=1e-5):
     return costs
 
 
+def _train_on_floats(model, X, y, steps, learning_rate):
+    """The cost computed from .data: a float, with no graph to run backward on."""
+    costs = []
+    for _ in range(steps):
+        cost = sum((model(x)[0].data - t) ** 2 for x, t in zip(X, y)) / len(X)
+        for p in model.parameters():
+            p.grad = 0.0
+        cost.backward()
+        costs.append(cost)
+    return costs
+
+
 def _delegated_train(model, X, y, steps, learning_rate):
     return scalar_mlp.train(model, X, y, steps, learning_rate)
 
@@ -375,6 +387,7 @@ TRAIN_EXERCISE = Exercise(
         "one cost too many": (_loop(extra_cost=True), "costs for steps"),
         "returns nothing": (lambda model, X, y, steps, learning_rate: None, "it returned None"),
         "finite differences": (_finite_difference_train, "looks like a finite difference"),
+        "cost made of floats": (_train_on_floats, "called backward on a float"),
         "the library's train": (_delegated_train, "which already does what this exercise asks you to write"),
     },
     right={
