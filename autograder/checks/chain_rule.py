@@ -188,6 +188,8 @@ def _sigmoid_cases(params, scale, clip):
     vector = np.clip(rng.normal(0.0, scale, n), -clip, clip)
     matrix = np.clip(rng.normal(0.0, scale, (2, n // 2 + 1)), -clip, clip)
     number = round(float(np.clip(rng.normal(0.0, scale), -clip, clip)), 3)
+    for x in (vector.reshape(-1), matrix.reshape(-1)):  # both signs, so that each branch is exercised
+        x[0], x[1] = abs(x[0]) + 0.1, -abs(x[1]) - 0.1
     return [
         Case(text("check.case_sigmoid_random", n=n), {"x": vector}),
         Case(text("check.case_sigmoid_matrix", rows=2, cols=matrix.shape[1]), {"x": matrix}),
