@@ -43,7 +43,7 @@ def score(analytic, numeric_, floor=1e-7, relative=1e-5):
     """The notebook's error score, entry by entry (the library's with noise = 0)."""
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric_, dtype=np.float64)
-    return np.abs(a - n) / (1e-12 + floor * np.max(np.abs(n), initial=0.0) + relative * np.abs(n))
+    return np.abs(a - n) / (1e-12 + floor * np.abs(n).max(initial=0.0) + relative * np.abs(n))
 
 
 # -- the error score ----------------------------------------------------------------
@@ -54,11 +54,11 @@ def _score_mistakes(a, n):
     with np.errstate(all="ignore"):
         return {
             "score_absolute": np.abs(a - n),
-            "score_signed": (a - n) / (1e-12 + 1e-7 * np.max(np.abs(n)) + 1e-5 * np.abs(n)),
+            "score_signed": (a - n) / (1e-12 + 1e-7 * np.abs(n).max() + 1e-5 * np.abs(n)),
             "score_no_floor": np.abs(a - n) / (1e-12 + 1e-5 * np.abs(n)),
             "score_relative": np.abs(a - n) / np.abs(n),
             "score_swapped": score(n, a),
-            "score_relative_max": np.abs(a - n) / (1e-12 + 1e-7 * np.max(np.abs(n)) + 1e-5 * np.max(np.abs(n))),
+            "score_relative_max": np.abs(a - n) / (1e-12 + 1e-7 * np.abs(n).max() + 1e-5 * np.abs(n).max()),
         }
 
 
@@ -93,15 +93,15 @@ class ErrorScore(Check):
             if kind == "one_wrong":
                 a[rng.integers(size)] *= 4.0
             elif kind == "one_low":
-                j = int(np.argmax(np.abs(n)))
+                j = int(np.abs(n).argmax())
                 a[j] = n[j] - 2 * abs(n[j])
             elif kind == "zeros":  # true entries 0, the analytic ones off by a rounding
                 j = rng.choice(size, 2, replace=False)
                 n[j] = 0.0
-                a[j] = 1e-10 * np.max(np.abs(n)) * rng.choice([-1.0, 1.0], 2)
+                a[j] = 1e-10 * np.abs(n).max() * rng.choice([-1.0, 1.0], 2)
             elif kind == "tiny":  # one true entry far smaller than the others
                 j = int(rng.integers(size))
-                n[j] = 1e-9 * np.max(np.abs(n))
+                n[j] = 1e-9 * np.abs(n).max()
                 a[j] = -n[j]
             elif kind == "all_zero":  # a gradient that is 0 everywhere (at a minimum, say)
                 n = np.zeros(size)
@@ -148,13 +148,13 @@ def _wrong_gradient(variant, exact, x):
     if variant == "times_four":
         return 4.0 * g
     if variant == "one_low":  # the largest entry too low by twice its size
-        j = int(np.argmax(np.abs(g)))
+        j = int(np.abs(g).argmax())
         g[j] -= 2 * abs(g[j])
     elif variant == "one_off":  # the largest entry off by 0.1%
-        j = int(np.argmax(np.abs(g)))
+        j = int(np.abs(g).argmax())
         g[j] *= 1.001
     elif variant == "near_zero":  # entries whose true value is 0, right to 9 digits of the largest
-        g[g == 0.0] = 1e-9 * np.max(np.abs(g))
+        g[g == 0.0] = 1e-9 * np.abs(g).max()
     return g
 
 
@@ -240,10 +240,10 @@ class GradCheck(Check):
         """The likely mistake when ``got`` is what a known wrong grad_check returns, else ""."""
         a = grad(x.copy())
         n = _central(f, x, 1e-5)
-        candidates = {"score_mean": np.mean(score(a, n)),
-                      "score_forward": np.max(score(a, _central(f, x, 1e-5, forward=True)))}
-        candidates.update({key: np.max(v) for key, v in _score_mistakes(a, n).items()})
-        right = np.max(score(a, n))
+        candidates = {"score_mean": score(a, n).mean(),
+                      "score_forward": score(a, _central(f, x, 1e-5, forward=True)).max()}
+        candidates.update({key: v.max() for key, v in _score_mistakes(a, n).items()})
+        right = score(a, n).max()
         for key, value in candidates.items():
             if not np.isfinite(value) or abs(value - right) <= 0.5 * abs(right):
                 continue  # this mistake changes nothing here: it cannot be the one
