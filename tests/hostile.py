@@ -34,7 +34,9 @@ every input and re-evaluates the graph (a central difference) instead of
 propagating gradients. It matches finite differences to about 1e-10, so only
 the comparison with the exact derivative, far below that accuracy, tells it
 apart: graded, the backward exercise scores 0, the other exercises keep
-their points.
+their points (except the trained network's, which the notebook trains with
+the student's own backward: a finite-difference one cannot train it within
+the cell's time limit).
 
 The other exercises of the notebook keep their (right) answers and earn their
 points wherever the submission is graded, except behind the input

@@ -132,4 +132,7 @@ def test_a_finite_difference_backward_is_graded_zero_for_that_exercise_only(tmp_
     assert records["fd_backward"]["status"] == "graded"
     assert not cells["backward_test"]["passed"]
     assert "numerical approximation" in " ".join(cells["backward_test"]["reasons"])
-    assert all(c["passed"] for gid, c in cells.items() if gid != "backward_test"), cells
+    # the network of the notebook is trained by the student's own backward, which this one makes far too slow
+    # to finish within the cell's time limit: the trained model's points go too, and nothing else
+    failed = {gid for gid, c in cells.items() if not c["passed"]}
+    assert failed <= {"backward_test", "trained_mlp_test"}, cells

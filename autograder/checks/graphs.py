@@ -22,27 +22,12 @@ from backproplab.messages import text
 
 from ..contract import Case, Check, Reject, describe, register, reject_unless_array, reject_unless_finite_number
 from ..diagnose import compare, reject_if_numerical
-from .engine import ENGINE, Swapped, _graph_cases, _mistaken_backward, build, evaluate
+from .engine import ENGINE, Swapped, reject_unless_exact, _graph_cases, _mistaken_backward, build, evaluate
 from .finite_differences import DIFFERENTIATORS
 
 # -- the edges of e = (a + b)(b + 1) ----------------------------------------------------------
 
 EDGES = (("c", "a"), ("c", "b"), ("d", "b"), ("e", "c"), ("e", "d"))
-ULPS = 2  # an analytic answer is the reference's own float arithmetic, within a couple of units
-
-
-def reject_unless_exact(got, exact, *, what):
-    """:class:`Reject` as a numerical approximation unless ``got`` equals ``exact`` to a few ulps.
-
-    For derivatives that are sums and products of the inputs, the analytic
-    answer is computed exactly as the reference computes it; a finite
-    difference, whatever its step, leaves a rounding residue far above that.
-    """
-    got, exact = np.asarray(got, dtype=np.float64), np.asarray(exact, dtype=np.float64)
-    if np.any(np.abs(got - exact) > ULPS * numeric.EPS * np.abs(exact)):
-        raise Reject(text("check.numerical_not_analytic", what=what))
-
-
 class EdgeDerivatives(Check):
     """edge_derivatives(a, b) returns {(out, inp): d(out)/d(inp)} for the five edges of e = (a + b)(b + 1)."""
 

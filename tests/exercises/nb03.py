@@ -976,6 +976,13 @@ def _reverse_data(f, x):
     return [leaf.data for leaf in leaves]
 
 
+def _reverse_output_grad(f, x):
+    leaves = [Value(v) for v in x]
+    out = f(leaves)
+    out.backward()
+    return [out.grad for _ in leaves]
+
+
 def _reverse_by_differences(f, x, h=1e-6):
     grad = []
     for i in range(len(x)):
@@ -1011,6 +1018,7 @@ FORWARD_GRADIENT = Exercise(
         "reverse: one sweep per input": (_reverse_per_input, "backward sweeps"),
         "reverse: finite differences": (_reverse_by_differences, "numerical approximation"),
         "reverse: returns the leaves": (lambda f, x: [Value(v) for v in x], "should return"),
+        "reverse: the output's grad": (_reverse_output_grad, "the grad of f's output itself"),
     }.items()},
     right={
         "textbook": _gradients(),
