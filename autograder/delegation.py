@@ -34,24 +34,26 @@ class DelegationError(Exception):
     """A student's object called a function its exercise asks the student to write."""
 
 
-def _resolve(path):
-    """The object a dotted path names, and the function whose code runs when it is called."""
+def _lookup(path):
+    """(parent, name, object) for a dotted path: the object and where it is stored."""
     parts = path.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         try:
-            obj = importlib.import_module(".".join(parts[:cut]))
+            parent = importlib.import_module(".".join(parts[:cut]))
         except ImportError:
             continue
-        for name in parts[cut:]:
-            obj = getattr(obj, name)
-        break
-    else:  # pragma: no cover - a course bug
-        raise ValueError(f"cannot resolve {path!r}")
-    function = getattr(obj, "_implementation", obj)  # numpy's array-function dispatchers
+        for name in parts[cut:-1]:
+            parent = getattr(parent, name)
+        return parent, parts[-1], getattr(parent, parts[-1])
+    raise ValueError(f"cannot resolve {path!r}")  # pragma: no cover - a course bug
+
+
+def _resolve(path):
+    """The Python function whose code runs when the object ``path`` names is called, or None."""
+    function = _lookup(path)[2]
+    function = getattr(function, "_implementation", function)  # numpy's array-function dispatchers
     function = getattr(function, "__func__", function)
-    if not hasattr(function, "__code__"):  # pragma: no cover - a course bug
-        raise ValueError(f"{path!r} is not a Python function")
-    return function
+    return function if hasattr(function, "__code__") else None
 
 
 def _trap_code(function, path):
@@ -81,7 +83,9 @@ def trapped(paths, log):
     """Within the block, calling any function of ``paths`` appends its path to ``log`` and raises.
 
     The functions' own code objects are swapped, so every alias of them is
-    caught; everything is put back on leaving the block.
+    caught; an object with no Python code (a numpy ufunc such as
+    ``scipy.special.expit``) is replaced where it lives, which catches every
+    use through its module. Everything is put back on leaving the block.
     """
     swapped = []
 
@@ -89,15 +93,28 @@ def trapped(paths, log):
         log.append(path)
         raise DelegationError(path)
 
+    def stand_in(path):
+        def delegated(*args, **kwargs):
+            return report(path)
+        return delegated
+
+    replaced = []  # (parent, name, original): objects with no code of their own (ufuncs), swapped where they live
     try:
         for path in paths:
             function = _resolve(path)
+            if function is None:
+                parent, name, original = _lookup(path)
+                replaced.append((parent, name, original))
+                setattr(parent, name, stand_in(path))
+                continue
             module_globals = function.__globals__
             swapped.append((function, function.__code__, module_globals, module_globals.get(_TRAP_GLOBAL)))
             module_globals[_TRAP_GLOBAL] = report
             function.__code__ = _trap_code(function, path)
         yield log
     finally:
+        for parent, name, original in reversed(replaced):
+            setattr(parent, name, original)
         for function, code, module_globals, previous in reversed(swapped):
             function.__code__ = code
             if previous is None:
@@ -160,13 +177,23 @@ def _parse(source):
             return None
 
 
+def _is_class(found):
+    try:
+        return isinstance(_lookup(found)[2], type)
+    except (ValueError, AttributeError, ImportError):
+        return False
+
+
 def _same(found, path):
-    """True when the dotted path ``found`` names ``path`` (a package may re-export it)."""
+    """True when the dotted path ``found`` names ``path``, re-exports it, or is the class it belongs to."""
     if found == path:
         return True
     f, p = found.split("."), path.split(".")
     # backproplab.central_difference re-exported from backproplab.numeric, say
-    return f[0] == p[0] and f[-1] == p[-1] and len(f) < len(p)
+    if f[0] == p[0] and f[-1] == p[-1] and len(f) < len(p):
+        return True
+    # backproplab.scalar_mlp.MLP, the class whose method backproplab.scalar_mlp.MLP.__call__ is
+    return path.startswith(found + ".") and _is_class(found)
 
 
 def scan(cells, paths, context=()):

@@ -132,3 +132,23 @@ def test_a_failure_shows_no_grader_file(tmp_path):
     while tb is not None:
         assert not tb.tb_frame.f_code.co_filename.startswith(grader)
         tb = tb.tb_next
+
+
+def test_a_ufunc_is_trapped_where_it_lives_and_put_back():
+    import scipy.special
+
+    original = scipy.special.expit
+    log = []
+    with delegation.trapped(["scipy.special.expit"], log):
+        with pytest.raises(delegation.DelegationError):
+            scipy.special.expit(0.0)
+    assert log == ["scipy.special.expit"] and scipy.special.expit is original
+
+
+def test_scan_finds_a_class_whose_method_is_delegated():
+    paths = ["backproplab.scalar_mlp.MLP.__call__", "scipy.special.expit"]
+    assert delegation.scan(["from backproplab.scalar_mlp import MLP\nmodel = MLP(2, [3, 1])\n"], paths)
+    assert delegation.scan(["from scipy.special import expit\nsigmoid = expit\n"], paths)
+    # a module of the library imported for something else is not a delegation
+    assert delegation.scan(["x = numeric.EPS\n"], ["backproplab.numeric.central_difference"],
+                           ["from backproplab import numeric\n"]) == []
