@@ -50,7 +50,7 @@ DIFFERENTIATORS = (
     "scipy.optimize.approx_fprime",
     "numpy.gradient",
 )
-SIGMOIDS = ("backproplab.functions.sigmoid", "backproplab.scalar_net.sigmoid")
+SIGMOIDS = ("backproplab.functions.sigmoid", "backproplab.scalar_net.sigmoid", "scipy.special.expit")
 LOOPS = ("backproplab.regression.linear_regression_gd", "backproplab.descent.gradient_descent")
 
 

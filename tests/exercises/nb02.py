@@ -182,6 +182,7 @@ SIGMOID = Exercise(
         "a list for a number": (_with_sigmoid(lambda x: _sigmoid(x) if np.ndim(x) else [_sigmoid(x)]),
                                 "should return a single number"),
         "sigmoid of the library": (_with_sigmoid(lambda x: scalar_net.sigmoid(x)), DELEGATED),
+        "scipy's expit": (_with_sigmoid(lambda x: __import__("scipy.special").special.expit(x)), DELEGATED),
         "derivative x (1 - x), the output form on the input": (_with_prime(lambda x: x * (1 - x)),
                                                                "the output form s (1 - s) applied to the input x"),
         "derivative is the sigmoid itself": (_with_prime(_sigmoid), "s(x) itself"),
