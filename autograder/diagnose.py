@@ -72,7 +72,10 @@ def recognise(got, expected, noise, mistakes, factors):
     if norm > 0:
         c = float(flat_g @ flat_e) / norm
         if c != 0 and passes(got, c * expected, noise):
-            return scalar_multiple(c, factors)
+            hint = scalar_multiple(c, factors)
+            # one number is always some multiple of another: say so only for a factor that names a mistake
+            if got.size > 1 or hint != text("mistake.multiple", factor=c):
+                return hint
     if got.ndim == 2 and got.shape[0] == got.shape[1] and passes(got, expected.T, noise):
         return text("mistake.transposed")
     return ""
