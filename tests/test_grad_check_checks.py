@@ -54,6 +54,14 @@ def test_grad_check_agrees_with_the_librarys_within_its_tolerance_on_wrong_gradi
             assert abs(ours - theirs) <= 0.2 * module.GRAD_CHECK_TOLERANCE * theirs
 
 
+def test_the_checks_copy_of_the_librarys_grad_check_is_exact():
+    check = REGISTRY["grad_check"]
+    for seed in range(10):
+        for case in check.cases({"seed": seed, "count": 12, "n": 2 + seed % 5}):
+            f, grad = check._pair(case)
+            assert module._library_grad_check(f, grad, case.data["x"]) == numeric.grad_check(f, grad, case.data["x"])
+
+
 def test_grad_check_cases_hold_true_zeros_and_a_live_rosenbrock():
     check = REGISTRY["grad_check"]
     near = [c for c in check.cases({"seed": 3, "count": 12, "n": 4}) if c.data["variant"] == "near_zero"]

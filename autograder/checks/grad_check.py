@@ -168,6 +168,17 @@ def _central(f, x, h, forward=False):
     return g
 
 
+def _library_grad_check(f, grad, x, h=1e-5):
+    """:func:`backproplab.numeric.grad_check` for an array x, written with array methods only.
+
+    (A student cell may rebind np.max in the kernel; the verdict there must not change.)
+    """
+    n, noise = numeric.numerical_gradient(f, x, h, with_noise=True)
+    a = np.asarray(grad(x.copy()), dtype=np.float64)
+    scale = 1e-12 + 1e-7 * np.abs(n).max(initial=0.0) + 1e-5 * np.abs(n) + 10 * noise
+    return float((np.abs(a - n) / scale).max(initial=0.0))
+
+
 class GradCheck(Check):
     """grad_check(f, grad, x, h=1e-5) returns the largest error score of grad(x) against central differences."""
 
@@ -219,7 +230,7 @@ class GradCheck(Check):
         if isinstance(result, float) and np.isnan(result):
             raise Reject(text("check.grad_check_nan", what=self.what))
         got = reject_unless_finite_number(result, self.what)
-        expected = numeric.grad_check(f, grad, x)
+        expected = _library_grad_check(f, grad, x)
         hint = self._mistake(f, grad, x, got)
         if right:
             if got > 1.0:
@@ -229,8 +240,9 @@ class GradCheck(Check):
         if got <= 1.0:
             raise Reject("\n".join(filter(None, [
                 text("check.grad_check_missed_wrong", what=self.what, got=got, expected=expected), hint])))
-        gap = abs(got - expected) / (GRAD_CHECK_TOLERANCE * expected)
-        if gap > 1.0:
+        # expected > 1 here unless the kernel's numpy was tampered with: then fail, never raise
+        gap = abs(got - expected) / (GRAD_CHECK_TOLERANCE * expected) if expected > 1.0 else np.inf
+        if not gap <= 1.0:
             raise Reject("\n".join(filter(None, [
                 text("check.grad_check_value", what=self.what, got=got, expected=expected), hint])))
         return gap
