@@ -288,5 +288,6 @@ def describe(value):
     if isinstance(value, np.ndarray):
         return text("check.describe_array", shape=value.shape, dtype=getattr(value, "original_dtype", value.dtype))
     if isinstance(value, tuple):
-        return text("check.describe_tuple", count=len(value))
+        items = "; ".join(describe(item) for item in value[:3]) + ("; ..." if len(value) > 3 else "")
+        return text("check.describe_tuple", count=len(value), items=items)
     return repr(value)

@@ -25,7 +25,10 @@ __all__ = ["sigmoid", "sigmoid_prime", "step", "line_cost", "line_gradients",
 
 
 def sigmoid_prime(x):
-    """s'(x) = s(x) (1 - s(x)), elementwise; x: number or array (...) -> same shape."""
+    """The sigmoid's derivative s'(x), elementwise; x: number or array (...) -> same shape.
+
+    The grader's reference for notebook 02, where the student derives it.
+    """
     s = sigmoid(np.asarray(x, dtype=np.float64))
     return s * (1.0 - s)
 
@@ -56,10 +59,10 @@ def line_cost(w, b, x, y):
 
 
 def line_gradients(w, b, x, y):
-    """(dw, db) = dC/dw, dC/db of :func:`line_cost`, by the chain rule through y_hat.
+    """(dw, db) = dC/dw, dC/db of :func:`line_cost`, two numbers.
 
-    dC/dy_hat_i = (y_hat_i - y_i) / N;  dy_hat_i/dw = x_i;  dy_hat_i/db = 1, so
-    dw = (1/N) sum_i (y_hat_i - y_i) x_i  and  db = (1/N) sum_i (y_hat_i - y_i).
+    w, b: numbers; x, y: (N,). The grader's reference for notebook 02, where
+    the student derives them by the chain rule through y_hat.
     """
     x, y = _batch(x, y)
     error = w * x + b - y
@@ -96,10 +99,10 @@ def two_layer_loss(params, x, y):
 
 
 def two_layer_gradients(params, x, y):
-    """{"w1", "b1", "w2", "b2"}: dL/d(each parameter), from the output back to the input.
+    """{"w1", "b1", "w2", "b2"}: dL/d(each parameter) of :func:`two_layer_loss`, numbers.
 
-    dL/do2 = o2 - y;  dL/dz2 = dL/do2 * s'(z2);  dL/dw2 = dL/dz2 * o1;  dL/db2 = dL/dz2;
-    dL/do1 = dL/dz2 * w2;  dL/dz1 = dL/do1 * s'(z1);  dL/dw1 = dL/dz1 * x;  dL/db1 = dL/dz1.
+    params: {"w1", "b1", "w2", "b2"}; x, y: numbers. The grader's reference for
+    notebook 02, where the student derives them from the output back to the input.
     """
     f = two_layer_forward(params, x)
     w2 = _params(params)["w2"]

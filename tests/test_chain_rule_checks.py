@@ -24,7 +24,7 @@ def test_right_answers_pass_on_many_seeds(seed, capsys):
     check_chain(nb02._chain, seed=seed, count=5)
     check_chain(nb02._chain_two_passes, seed=seed, count=5)
     check_sigmoid(nb02._sigmoid, seed=seed, n=3 + seed % 9)
-    check_sigmoid(nb02._sigmoid_tanh, seed=seed, n=4)
+    check_sigmoid(nb02._sigmoid_loops, seed=seed, n=4)
     check_sigmoid_prime(nb02._prime, seed=seed, n=3 + seed % 9)
     check_sigmoid_prime(nb02._prime_symmetric, seed=seed, n=5)
     check_loss_gradients(nb02._line, seed=seed, count=4, n=2 + seed % 7)
@@ -74,10 +74,15 @@ def test_delegation_to_the_library_is_rejected_in_the_kernel():
 
 
 def test_the_references_of_every_check_are_library_functions_that_exist():
-    from autograder.delegation import _resolve
+    from autograder.delegation import _lookup
     for name in CHECKS:
         for path in REGISTRY[name].delegation:
-            assert callable(_resolve(path)), path
+            assert callable(_lookup(path)[2]), path
+
+
+def test_sigmoid_check_wants_every_digit_of_the_left_tail():
+    for wrong in (nb02._sigmoid_tanh, lambda x: nb02._sigmoid(np.clip(x, -500.0, 500.0))):
+        assert "loses digits in the left tail" in _message(check_sigmoid, wrong, seed=0)
 
 
 def test_sigmoid_check_rejects_an_overflow_warning_and_a_nan():

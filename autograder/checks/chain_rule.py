@@ -38,6 +38,7 @@ from ..diagnose import compare, recognise, reject_if_numerical, where
 from ..evidence import Other
 
 EXTREMES = np.array([-800.0, -40.0, -10.0, -1.0, 0.0, 1.0, 10.0, 40.0, 800.0])
+LEFT_TAIL = np.array([-20.0, -36.0, -40.0, -100.0, -300.0, -700.0])  # s(x) from 2e-9 down to 1e-304
 PARAMS = scalar_net.PARAMS  # ("w1", "b1", "w2", "b2")
 FORWARD = ("z1", "o1", "z2", "o2")
 
@@ -196,6 +197,7 @@ def _sigmoid_cases(params, scale, clip):
         Case(text("check.case_sigmoid_number", x=number), {"x": number}),
         Case(text("check.case_sigmoid_extremes"), {"x": EXTREMES.copy()}),
         Case(text("check.case_sigmoid_number", x=-800.0), {"x": -800.0}),
+        Case(text("check.case_sigmoid_left_tail"), {"x": LEFT_TAIL.copy(), "relative": True}),
     ]
 
 
@@ -245,6 +247,12 @@ class Sigmoid(Check):
         score = compare(got, expected, numeric.EPS * np.abs(expected), what=self.what, mistakes=mistakes)
         if warned > 0:
             raise Reject(text("check.sigmoid_warned", what=self.what, count=int(warned)))
+        if case.data.get("relative"):
+            # tiny values pass any absolute tolerance: here every digit must be right
+            worst = int(np.argmax(np.abs(got - expected) / expected))
+            if abs(got[worst] - expected[worst]) > 1e-12 * expected[worst]:
+                raise Reject(text("check.sigmoid_tail_lost", what=self.what, x=x[worst],
+                                  expected=expected[worst], got=got[worst]))
         return score
 
 
@@ -352,20 +360,23 @@ class LossGradients(Check):
 
 
 def _fit(w, b, x, y, lr, steps, *, sign=-1.0, first_only=False, sequential=False, cost_scale=1.0,
-         cost_sum=False):
+         cost_sum=False, grad_scale=1.0):
     """The reference loop (and, with its options, the mistakes it names): (w, b, costs)."""
     def cost(w, b):
         c = _line_cost(w, b, x, y) * cost_scale
         return c * x.size if cost_sum else c
 
+    def gradients(w, b, x, y):
+        return tuple(grad_scale * g for g in _line_gradients(w, b, x, y))
+
     costs = [cost(w, b)]
-    g0 = _line_gradients(w, b, x, y)
+    g0 = gradients(w, b, x, y)
     for _ in range(steps):
         if sequential:
-            w = w + sign * lr * _line_gradients(w, b, x, y)[0]
-            b = b + sign * lr * _line_gradients(w, b, x, y)[1]
+            w = w + sign * lr * gradients(w, b, x, y)[0]
+            b = b + sign * lr * gradients(w, b, x, y)[1]
         else:
-            dw, db = g0 if first_only else _line_gradients(w, b, x, y)
+            dw, db = g0 if first_only else gradients(w, b, x, y)
             w, b = w + sign * lr * dw, b + sign * lr * db
         costs.append(cost(w, b))
     return w, b, np.array(costs)
@@ -389,13 +400,22 @@ class FitLine(Check):
             X = np.column_stack([np.ones(n), x])
             lr = float(rng.uniform(0.3, 0.8) * 2.0 / np.linalg.eigvalsh(X.T @ X / n).max())
             steps = (2, 5, 11)[i % 3] + int(rng.integers(0, 3))
+            # every other case hands over the gradients of C / 2: a loop must use the gradients it is given
+            scale = 1.0 if i % 2 == 0 else 0.5
             label = text("check.chain_case_fit", index=i, n=n, lr=lr, steps=steps)
-            cases.append(Case(label, {"x": x, "y": y, "w": w, "b": b, "lr": lr, "steps": steps}))
+            if scale != 1.0:
+                label += text("check.chain_case_fit_half")
+            cases.append(Case(label, {"x": x, "y": y, "w": w, "b": b, "lr": lr, "steps": steps, "scale": scale}))
         return cases
 
     def call(self, student, case):
         d = case.data
-        return student(_line_gradients, d["w"], d["b"], d["x"].copy(), d["y"].copy(), d["lr"], d["steps"])
+        scale = d.get("scale", 1.0)
+
+        def gradients(w, b, x, y):
+            return tuple(scale * g for g in _line_gradients(w, b, x, y))
+
+        return student(gradients, d["w"], d["b"], d["x"].copy(), d["y"].copy(), d["lr"], d["steps"])
 
     def judge(self, case, value, params):
         d = case.data
@@ -403,23 +423,26 @@ class FitLine(Check):
         if not isinstance(value, tuple) or len(value) != 3:
             raise Reject(text("check.chain_expected_fit", what=self.what, got=describe(value)))
         got = np.array([reject_unless_finite_number(v, self.what) for v in value[:2]])
-        w_ref, b_ref, costs_ref = _fit(w, b, x, y, lr, steps)
+        scale = d.get("scale", 1.0)
+        w_ref, b_ref, costs_ref = _fit(w, b, x, y, lr, steps, grad_scale=scale)
         with np.errstate(all="ignore"):
             mistakes = {
-                "fit_ascent": _fit(w, b, x, y, lr, steps, sign=1.0)[:2],
-                "chain_fit_first_gradient": _fit(w, b, x, y, lr, steps, first_only=True)[:2],
-                "fit_extra_step": _fit(w, b, x, y, lr, steps + 1)[:2],
-                "fit_missing_step": _fit(w, b, x, y, lr, steps - 1)[:2],
-                "chain_fit_lr_twice": _fit(w, b, x, y, lr * lr, steps)[:2],
-                "chain_fit_sequential": _fit(w, b, x, y, lr, steps, sequential=True)[:2],
+                "fit_ascent": _fit(w, b, x, y, lr, steps, grad_scale=scale, sign=1.0)[:2],
+                "chain_fit_first_gradient": _fit(w, b, x, y, lr, steps, grad_scale=scale, first_only=True)[:2],
+                "fit_extra_step": _fit(w, b, x, y, lr, steps + 1, grad_scale=scale)[:2],
+                "fit_missing_step": _fit(w, b, x, y, lr, steps - 1, grad_scale=scale)[:2],
+                "chain_fit_lr_twice": _fit(w, b, x, y, lr * lr, steps, grad_scale=scale)[:2],
+                "chain_fit_sequential": _fit(w, b, x, y, lr, steps, grad_scale=scale, sequential=True)[:2],
                 "chain_fit_no_update": (w, b),
             }
+            if scale != 1.0:
+                mistakes["chain_fit_ignores_gradients"] = _fit(w, b, x, y, lr, steps)[:2]
         noise = numeric.EPS * (steps + 1) * (np.abs([w_ref, b_ref]) + abs(w) + abs(b))
         what = text("check.chain_fit_weights", what=self.what)
         score = compare(got, np.array([w_ref, b_ref]), noise, what=what,
                         mistakes={k: np.array(v, dtype=float) for k, v in mistakes.items()})
         costs = _series(value[2], steps + 1, text("check.chain_fit_costs", what=self.what))
-        cost_mistakes = {"chain_costs_sum": _fit(w, b, x, y, lr, steps, cost_sum=True)[2]}
+        cost_mistakes = {"chain_costs_sum": _fit(w, b, x, y, lr, steps, grad_scale=scale, cost_sum=True)[2]}
         noise = numeric.EPS * (steps + 1) * 10 * np.abs(costs_ref)
         score = max(score, compare(costs, costs_ref, noise, what=text("check.chain_fit_costs", what=self.what),
                                    mistakes=cost_mistakes, factors={"N": x.size}))
@@ -508,10 +531,11 @@ def _two_layer_mistakes(p, x, y):
         "b2": {"missing_output_slope": up, "missing_upstream": s2, "chain_net_b2_times_input": up * s2 * o1},
         "w2": {"missing_output_slope": up * o1, "missing_upstream": s2 * o1, "chain_net_w2_uses_x": up * s2 * x},
         "b1": {"missing_output_slope": up * w2 * s1, "missing_hidden_slope": up * s2 * w2,
-               "missing_upstream": s2 * w2 * s1, "missing_w2": up * s2 * s1, "chain_net_b1_times_x": up * s2 * w2 * s1 * x},
+               "missing_upstream": s2 * w2 * s1, "missing_w2": up * s2 * s1, "chain_net_b1_times_x": up * s2 * w2 * s1 * x,
+               "chain_net_w1_for_w2": up * s2 * p["w1"] * s1},
         "w1": {"missing_output_slope": up * w2 * s1 * x, "missing_hidden_slope": up * s2 * w2 * x,
                "missing_upstream": s2 * w2 * s1 * x, "missing_w2": up * s2 * s1 * x,
-               "chain_net_w1_uses_o1": up * s2 * w2 * s1 * o1},
+               "chain_net_w1_uses_o1": up * s2 * w2 * s1 * o1, "chain_net_w1_for_w2": up * s2 * p["w1"] * s1 * x},
     }
     for key, (a2, a1) in slopes.items():
         out["b2"][key] = up * a2
@@ -671,6 +695,8 @@ class TrainTwoLayer(Check):
                 "fit_ascent": final(sign=1.0),
                 "chain_train_sum": final(mean=False),
                 "chain_train_per_sample": final(per_sample=True),
+                "chain_train_per_sample_mean": np.array(
+                    [_train(start, xs, ys, lr / len(xs), steps, per_sample=True)[0][k] for k in PARAMS]),
                 "chain_train_first_gradient": final(first_only=True),
                 "chain_train_first_sample": final(first_sample=True),
                 "chain_train_weights_only": final(weights_only=True),

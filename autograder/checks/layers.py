@@ -36,7 +36,7 @@ import numpy as np
 from backproplab import layers, numeric
 from backproplab.messages import text
 
-from ..contract import Case, Check, Inconclusive, Reject, register, reject_unless_finite_number
+from ..contract import Case, Check, Inconclusive, Reject, describe, register, reject_unless_finite_number
 from ..diagnose import compare, passes, reject_if_numerical
 from .. import evidence
 
@@ -184,7 +184,7 @@ def _read(value, shape, what, name, hint=None):
     if not isinstance(value, np.ndarray):
         got = value.type if isinstance(value, evidence.Other) else type(value).__name__
         if isinstance(value, tuple):
-            got = text("check.describe_tuple", count=len(value))
+            got = describe(value)
         raise Reject(text("check.layer_not_array", what=what, name=name, shape=shape, got=got))
     _reject_shape(value.shape, shape, what, name, hint)
     _reject_dtype(_dtype_of(value), what, name)

@@ -21,7 +21,7 @@ from backproplab import layers as L
 from backproplab import numeric
 from backproplab.messages import text
 
-from ..contract import Case, Check, Reject, register, reject_unless_array
+from ..contract import Case, Check, Reject, describe, register, reject_unless_array
 from ..diagnose import compare
 
 # activations of each case, in order; a Linear layer sits between consecutive ones
@@ -179,7 +179,7 @@ class SequentialBackward(Check):
 
 def _describe(value):
     if isinstance(value, tuple):
-        return text("check.describe_tuple", count=len(value))
+        return describe(value)
     return type(value).__name__
 
 

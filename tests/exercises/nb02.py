@@ -134,7 +134,7 @@ def _prime(x):
 
 
 def _sigmoid_tanh(x):
-    # overflow-free, but it loses digits for x << 0: accepted, not recommended
+    # overflow-free, but it loses digits for x << 0 and is 0 below x = -38
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
@@ -182,6 +182,9 @@ SIGMOID = Exercise(
         "a list for a number": (_with_sigmoid(lambda x: _sigmoid(x) if np.ndim(x) else [_sigmoid(x)]),
                                 "should return a single number"),
         "sigmoid of the library": (_with_sigmoid(lambda x: scalar_net.sigmoid(x)), DELEGATED),
+        "tanh identity, 0 below x = -38": (_with_sigmoid(_sigmoid_tanh), "loses digits in the left tail"),
+        "x clipped to +-500": (_with_sigmoid(lambda x: _sigmoid(np.clip(x, -500.0, 500.0))), "left tail"),
+        "1 - s(-x)": (_with_sigmoid(lambda x: 1.0 - _sigmoid(-np.asarray(x, dtype=float))), "left tail"),
         "scipy's expit": (_with_sigmoid(lambda x: __import__("scipy.special").special.expit(x)), DELEGATED),
         "derivative x (1 - x), the output form on the input": (_with_prime(lambda x: x * (1 - x)),
                                                                "the output form s (1 - s) applied to the input x"),
@@ -195,7 +198,6 @@ SIGMOID = Exercise(
     },
     right={
         "exp(-|x|) on each side of 0": (_sigmoid, _prime),
-        "tanh identity (overflow-free)": (_sigmoid_tanh, lambda x: _sigmoid_tanh(x) * (1 - _sigmoid_tanh(x))),
         "loops over the entries": (_sigmoid_loops, lambda x: _sigmoid_loops(x) * (1 - _sigmoid_loops(x))),
         "log-sum-exp form": (lambda x: np.exp(-np.logaddexp(0.0, -x)), _prime_symmetric),
         "symmetric derivative e / (1 + e)^2": (_sigmoid, _prime_symmetric),
@@ -335,6 +337,9 @@ FIT_LINE = Exercise(
         "costs summed": (_fit_mutant(cost=lambda w, b, x, y: np.sum((w * x + b - y) ** 2) / 2), "sums of the losses"),
         "returns (w, b) only": (lambda *a: _fit(*a)[:2], "three things"),
         "the library's linear_regression_gd": (_fit_delegated, DELEGATED),
+        "ignores the gradients given": (lambda g, w, b, x, y, lr, steps: _fit(
+            lambda w, b, x, y: (np.mean((w * x + b - y) * x), np.mean(w * x + b - y)), w, b, x, y, lr, steps),
+            "ignores the gradients function"),
     },
     right={
         "tuple update": _fit,
@@ -419,6 +424,10 @@ TWO_LAYER = Exercise(
         "s' taken at the output": (_net(gradients=_gradients_mutant(slope=lambda z, o: _prime(o))),
                                    "at its output o"),
         "w2 forgotten in the chain": (_net(gradients=_gradients_mutant(w2=False)), "dz2/do1 = w2 is missing"),
+        "w1 where w2 belongs": (_net(gradients=lambda p, x, y: {
+            **_gradients(p, x, y),
+            "b1": _gradients(p, x, y)["b1"] * p["w1"] / p["w2"],
+            "w1": _gradients(p, x, y)["w1"] * p["w1"] / p["w2"]}), "but the formula uses w1"),
         "missing upstream (o2 - y)": (_net(gradients=_gradients_mutant(upstream=False)), "upstream factor"),
         "inside-out error (y - o2)": (_net(gradients=_gradients_mutant(sign=-1.0)), "sign is flipped"),
         "dw1 and dw2 with swapped inputs": (_net(gradients=_gradients_mutant(w1_input="o1", w2_input="x")),
@@ -526,6 +535,8 @@ TRAIN = Exercise(
         "+ instead of - (ascent)": (_train_mutant(sign=1.0), "adds the gradient"),
         "gradients summed, not averaged": (_train_mutant(mean=False), "summed, not averaged"),
         "a step after every sample": (_train_mutant(per_sample=True), "after every sample"),
+        "a step after every sample, scaled by 1/N": (lambda f, g, p, xs, ys, lr, steps: _train_mutant(per_sample=True)(
+            f, g, p, xs, ys, lr / len(xs), steps), "each step scaled by 1/N"),
         "gradients of the start reused": (_train_mutant(first_only=True), "computed once and reused"),
         "first sample only": (_train_mutant(first_sample=True), "only the first sample's gradient"),
         "biases never updated": (_train_mutant(weights_only=True), "b1 and b2 must be updated"),
