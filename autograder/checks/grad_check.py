@@ -59,6 +59,9 @@ def _score_mistakes(a, n):
             "score_relative": np.abs(a - n) / np.abs(n),
             "score_swapped": score(n, a),
             "score_relative_max": np.abs(a - n) / (1e-12 + 1e-7 * np.abs(n).max() + 1e-5 * np.abs(n).max()),
+            "score_analytic_entry": np.abs(a - n) / (1e-12 + 1e-7 * np.abs(n).max() + 1e-5 * np.abs(a)),
+            "score_floor_mean": np.abs(a - n) / (1e-12 + 1e-7 * np.abs(n).mean() + 1e-5 * np.abs(n)),
+            "score_floor_signed": np.abs(a - n) / (1e-12 + 1e-7 * n.max() + 1e-5 * np.abs(n)),
         }
 
 

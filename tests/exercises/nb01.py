@@ -305,6 +305,12 @@ ERROR_SCORE = Exercise(
                                                                                                + 1e-5 * np.abs(n))),
                                                            "does not match"),
         "calls the library": (lambda a, n: numeric.error_score(a, n), DELEGATED),
+        "1e-5 |a_i| for 1e-5 |n_i|": (lambda a, n: np.abs(a - n) / (1e-12 + 1e-7 * np.max(np.abs(n)) + 1e-5 * np.abs(a)),
+                                      "uses the analytic entry"),
+        "mean |n| in the floor": (lambda a, n: np.abs(a - n) / (1e-12 + 1e-7 * np.mean(np.abs(n)) + 1e-5 * np.abs(n)),
+                                  "uses the mean of |n|"),
+        "max n without abs": (_quiet(lambda a, n: np.abs(a - n) / (1e-12 + 1e-7 * np.max(n) + 1e-5 * np.abs(n))),
+                              "not the largest |n|"),
     },
     right={
         "vectorised": _es,
