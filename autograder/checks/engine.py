@@ -27,6 +27,7 @@ import numpy as np
 from backproplab import functions, numeric
 from backproplab.messages import text
 
+from .. import evidence
 from ..contract import Case, Check, Reject, describe, register
 from ..diagnose import compare, passes, reject_if_numerical
 from .finite_differences import DIFFERENTIATORS
@@ -161,7 +162,10 @@ class ValueOp(Check):
         if isinstance(value, tuple) and len(value) == 1:
             raise Reject(text("check.value_returned_input", what=self.what))
         if isinstance(value, tuple) and len(value) == 2 and value[0] == 1.0:
-            raise Reject(text("check.value_local_not_numbers", what=self.what, got=value[1]))
+            got = value[1]
+            if isinstance(got, evidence.Other):  # the description travelled as a string
+                got = got.repr.strip("'\"")
+            raise Reject(text("check.value_local_not_numbers", what=self.what, got=got))
         if not (isinstance(value, tuple) and len(value) == 5 and value[0] == 0.0):
             raise Reject(text("check.expected_value_node", what=self.what, got=describe(value)))
         _, data, local, codes, after = value
