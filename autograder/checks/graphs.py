@@ -107,6 +107,16 @@ def random_edges(rng, nodes):
             return dict(sorted(edges.items(), key=lambda kv: (kv[0][0], kv[0][1]))), out, inp
 
 
+def _path_cases(params, rng):
+    """``count`` random acyclic graphs of ``nodes`` nodes, with an output and an input to sum paths between."""
+    cases = []
+    for _ in range(params["count"]):
+        edges, out, inp = random_edges(rng, params["nodes"])
+        label = text("check.case_paths", edges=edges, out=out, inp=inp)
+        cases.append(Case(label, {"edges": [[h, t, v] for (h, t), v in edges.items()], "out": out, "inp": inp}))
+    return cases
+
+
 class SumOverPaths(Check):
     """sum_over_paths(edges, out, inp): the sum over the paths from inp up to out of the products of their edges."""
 
@@ -116,13 +126,7 @@ class SumOverPaths(Check):
     delegation = ENGINE
 
     def cases(self, params):
-        rng = np.random.default_rng(params["seed"])
-        cases = []
-        for _ in range(params["count"]):
-            edges, out, inp = random_edges(rng, params["nodes"])
-            label = text("check.case_paths", edges=edges, out=out, inp=inp)
-            cases.append(Case(label, {"edges": [[h, t, v] for (h, t), v in edges.items()], "out": out, "inp": inp}))
-        return cases
+        return _path_cases(params, np.random.default_rng(params["seed"]))
 
     @staticmethod
     def _edges(case):
@@ -184,11 +188,7 @@ class FactoredSum(Check):
 
     def cases(self, params):
         rng = np.random.default_rng(params["seed"])
-        cases = []
-        for _ in range(params["count"]):
-            edges, out, inp = random_edges(rng, params["nodes"])
-            label = text("check.case_paths", edges=edges, out=out, inp=inp)
-            cases.append(Case(label, {"edges": [[h, t, v] for (h, t), v in edges.items()], "out": out, "inp": inp}))
+        cases = _path_cases(params, rng)
         edges, out, inp = layered_edges(params["stages"], rng)
         label = text("check.case_layered", stages=params["stages"], edges=len(edges), paths=3 ** params["stages"])
         cases.append(Case(label, {"edges": [[h, t, v] for (h, t), v in edges.items()], "out": out, "inp": inp}))
