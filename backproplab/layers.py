@@ -15,9 +15,19 @@ Stacked modules give the delta recursion: with ``delta_i = dL/dz_i``,
 since dL/dL = 1. Losses are modules too: ``forward(prediction, target)``
 returns the scalar loss and ``backward(dout=1.0)`` returns dL/d(prediction).
 
-Shapes: a batch is a 2-D array ``(N, D)``, one sample per row. Backward
-overwrites ``grads`` (it does not add to them): a module used twice in one
-graph would need its gradients summed by the caller. Everything is float64.
+Shapes: a batch is a 2-D array ``(N, D)``, one sample per row. Everything
+is float64.
+
+Backward writes into the arrays of ``grads`` (``grads[name][...] = ...``),
+never rebinds them: an optimizer keeps the pairs ``parameters()`` returned
+when it was built, and a rebound gradient would never reach it. Backward
+overwrites (it does not add), so a module keeps the gradient of one use only:
+``Sequential`` refuses, at construction and at forward, a module that appears
+twice (use two modules, or sum the gradients yourself).
+
+What forward caches is the module's own copy (or a new array it computed,
+such as the sigmoid's output): a caller that changes its input array between
+forward and backward does not change the gradients.
 """
 
 import numpy as np
@@ -113,7 +123,7 @@ class Linear(Module):
     def forward(self, z):
         W, b = self.params["W"], self.params["b"]
         z = _as_batch(z, "Linear.forward(z)", W.shape[0])
-        self.cache = z
+        self.cache = z.copy()
         return z @ W + b
 
     def backward(self, dout):
@@ -166,7 +176,7 @@ class ReLU(Module):
     """
 
     def forward(self, z):
-        z = np.asarray(z, dtype=np.float64)
+        z = np.array(z, dtype=np.float64)  # a copy: the caller may change its array before backward
         self.cache = z
         return np.maximum(z, 0.0)
 
@@ -229,7 +239,7 @@ class MSE(Module):
         y = _as_batch(y, "MSE.forward(y)", z.shape[1])
         if y.shape != z.shape:
             raise ValueError(text("layers.wrong_shape", what="MSE.forward(y)", expected=z.shape, got=y.shape))
-        self.cache = (z, y)
+        self.cache = (z.copy(), y.copy())
         return float(np.mean((z - y) ** 2))
 
     def backward(self, dout=1.0):
@@ -251,7 +261,7 @@ class SoftmaxCrossEntropy(Module):
         y = _labels(y, z.shape[0], z.shape[1], "SoftmaxCrossEntropy.forward(y)")
         shifted = z - z.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        self.cache = (np.exp(log_p), y)
+        self.cache = (np.exp(log_p), y.copy())
         return float(-log_p[np.arange(len(y)), y].mean())
 
     def backward(self, dout=1.0):
@@ -279,6 +289,10 @@ class Sequential(Module):
     forward(z) = layers[-1](...layers[0](z)); backward(dout) runs the delta
     recursion ``dout = layer.backward(dout)`` from the last layer to the first
     and returns dL/dz. parameters() lists every layer's (param, grad) pairs.
+
+    A module may appear once only: its cache and its grads hold one use, so a
+    second use would overwrite the first and its gradients would be wrong.
+    Construction and forward raise a ValueError naming the repeated module.
     """
 
     def __init__(self, *layers):
@@ -287,8 +301,10 @@ class Sequential(Module):
             if not isinstance(layer, Module):
                 raise TypeError(text("layers.not_module", index=i, got=type(layer).__name__))
         self.layers = list(layers)
+        _distinct(self.layers)
 
     def forward(self, z):
+        _distinct(self.layers)
         for layer in self.layers:
             z = layer.forward(z)
         return z
@@ -305,11 +321,23 @@ class Sequential(Module):
         return "Sequential(" + ", ".join(repr(layer) for layer in self.layers) + ")"
 
 
+def _distinct(modules):
+    """Raise a ValueError if one module object appears twice in ``modules``."""
+    seen = {}
+    for i, module in enumerate(modules):
+        if id(module) in seen:
+            raise ValueError(text("layers.module_reused", module=repr(module), first=seen[id(module)], second=i))
+        seen[id(module)] = i
+
+
 class SGD:
-    """Plain gradient descent on (param, grad) pairs: param -= lr * grad, in place.
+    """The optimizer: one gradient-descent step on (param, grad) pairs, param -= lr * grad, in place.
 
     ``SGD(model.parameters(), lr=0.1)``; call ``step()`` after each backward.
-    Backward overwrites the gradients, so no zeroing is needed between steps.
+    It steps along whatever gradient backward left: the whole training set's
+    in notebook 04 (full-batch gradient descent), a mini-batch's in notebook
+    07. Backward overwrites the gradients, so no zeroing is needed between
+    steps; it must write into the arrays SGD holds, not rebind them.
     """
 
     def __init__(self, parameters, lr):

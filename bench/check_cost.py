@@ -91,10 +91,15 @@ def one_check(params):
     The check must pass (it raises AssertionError otherwise).
     """
     out = io.StringIO()
-    with counting_forward_calls() as calls, contextlib.redirect_stdout(out):
-        wall, cpu = time.perf_counter(), time.process_time()
-        check_layer(layers.Linear, kind="linear", **params)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    saved = layer_checks.LayerBackward.delegation
+    layer_checks.LayerBackward.delegation = ()  # the library's Linear stands in for a student's here
+    try:
+        with counting_forward_calls() as calls, contextlib.redirect_stdout(out):
+            wall, cpu = time.perf_counter(), time.process_time()
+            check_layer(layers.Linear, kind="linear", **params)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        layer_checks.LayerBackward.delegation = saved
     return wall, cpu, calls[0]
 
 

@@ -98,7 +98,10 @@ def test_right_implementations_pass_over_200_seeds():
 
 
 @pytest.mark.parametrize("kind", LAYER_KINDS + LOSS_KINDS)
-def test_the_library_reference_passes_with_a_wide_margin(kind):
+def test_the_library_reference_passes_with_a_wide_margin(kind, monkeypatch):
+    # the library's modules are what a student must not call; here they are the answer under test
+    monkeypatch.setattr(type(REGISTRY["layer"]), "delegation", ())
+    monkeypatch.setattr(type(REGISTRY["loss"]), "delegation", ())
     cls = {"linear": layers.Linear, "sigmoid": layers.Sigmoid, "tanh": layers.Tanh, "relu": layers.ReLU,
            "softmax": layers.Softmax, "mse": layers.MSE, "softmax_cross_entropy": layers.SoftmaxCrossEntropy}[kind]
     check = REGISTRY["loss" if kind in LOSS_KINDS else "layer"]
@@ -295,7 +298,7 @@ def test_a_large_hidden_size_uses_directions_fast_and_records_little():
     check = REGISTRY["layer"]
     params = check.resolve({"kind": "linear", "seed": 3, "n": 8, "d": 784, "m": 256})
     start = time.perf_counter()
-    records, error = check.collect(layers.Linear, params)
+    records, error = check.collect(M.Linear, params)
     verdict = check.verdict(params, json.loads(json.dumps(records)))
     elapsed = time.perf_counter() - start
     assert verdict.passed and error is None, verdict.message
@@ -333,3 +336,61 @@ def test_a_failure_reads_in_portuguese(monkeypatch):
     monkeypatch.setenv("BACKPROPLAB_LANG", "pt_BR")
     message = outcome(M.TanhNotSquared, "tanh", seed=0)
     assert "Erro provável" in message
+
+
+# -- the module contract of notebook 04 ---------------------------------------------------------
+
+class _ModuleLinear(layers.Module):
+    """A student-shaped Linear: the Module base, a cache, gradients written into the arrays."""
+
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.params = {"W": np.zeros((d_in, d_out)), "b": np.zeros(d_out)}
+        self.grads = {"W": np.zeros((d_in, d_out)), "b": np.zeros(d_out)}
+
+    def forward(self, z):
+        self.cache = z.copy()
+        return z @ self.params["W"] + self.params["b"]
+
+    def backward(self, dout):
+        self.grads["W"][...] = self.cache.T @ dout
+        self.grads["b"][...] = dout.sum(axis=0)
+        return dout @ self.params["W"].T
+
+
+def test_forward_failures_name_no_upstream_gradient():
+    message = outcome(M.LinearNoBias, "linear", seed=0)
+    assert "bias" in message and "dout" not in message
+
+
+def test_a_backward_that_rebinds_grads_is_rejected_by_name():
+    class Rebinds(_ModuleLinear):
+        def backward(self, dout):
+            dz = super().backward(dout)
+            self.grads["b"] = self.grads["b"].copy()
+            return dz
+
+    assert outcome(_ModuleLinear, "linear", seed=0) is None
+    message = outcome(Rebinds, "linear", seed=0)
+    assert "rebinds self.grads['b']" in message and "SGD" in message
+
+
+def test_backward_is_graded_alone_when_forward_raises():
+    class NoForward(_ModuleLinear):
+        def forward(self, z):
+            raise NotImplementedError()
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        check_layer(NoForward, kind="linear", seed=0)
+    with pytest.raises(AssertionError, match="NotImplementedError"):
+        check_layer_forward(NoForward, kind="linear", seed=0)
+
+
+def test_a_cache_that_is_the_callers_array_is_rejected():
+    class Shares(_ModuleLinear):
+        def forward(self, z):
+            self.cache = z
+            return z @ self.params["W"] + self.params["b"]
+
+    with pytest.raises(AssertionError, match="not a copy"):
+        check_layer_forward(Shares, kind="linear", seed=0)

@@ -400,3 +400,37 @@ def test_modules_are_callable_and_describe_themselves():
     assert np.array_equal(layer(x), layer.forward(x))
     assert "(5, 3)" in repr(layer) and "Sequential(Linear" in repr(Sequential(layer, ReLU()))
     assert isinstance(layer, Module) and layers.Module is Module
+
+
+# -- one use per module, caches that are copies -----------------------------------------------
+
+def test_a_module_used_twice_in_a_sequential_is_refused_with_its_positions():
+    shared = Linear(3, 3, rng=0)
+    with pytest.raises(ValueError, match="positions 0 and 2"):
+        Sequential(shared, Tanh(), shared)
+    net = Sequential(shared, Tanh())
+    net.layers.append(shared)  # reused after construction: forward refuses it
+    with pytest.raises(ValueError, match="appears twice"):
+        net.forward(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("make", [lambda: Linear(3, 2, rng=0), ReLU, Sigmoid, Tanh])
+def test_changing_the_input_between_forward_and_backward_changes_nothing(make):
+    rng = np.random.default_rng(3)
+    x, module = rng.normal(size=(4, 3)), make()
+    out = module.forward(x)
+    dout = rng.normal(size=out.shape)
+    before = module.backward(dout), [g.copy() for g in module.grads.values()]
+    x += 10.0
+    after = module.backward(dout), list(module.grads.values())
+    assert np.array_equal(before[0], after[0])
+    assert all(np.array_equal(a, b) for a, b in zip(before[1], after[1]))
+
+
+def test_mse_keeps_copies_of_prediction_and_target():
+    z, y = np.ones((2, 2)), np.zeros((2, 2))
+    loss = MSE()
+    loss.forward(z, y)
+    z += 1.0
+    y -= 1.0
+    assert np.array_equal(loss.backward(1.0), np.full((2, 2), 0.5))

@@ -1,10 +1,33 @@
-"""check_sequential_backward: accepts the delta recursion, rejects the usual broken loops."""
+"""check_sequential_forward / _backward and check_sgd_step: the given constructors, the student's methods."""
 
 import numpy as np
 import pytest
 
-from autograder import check_sequential_backward
+from autograder import check_sequential_backward, check_sequential_forward, check_sgd_step
 from autograder.checks import sequential
+from backproplab.layers import Module
+
+
+class Stack(Module):
+    """The notebook's given Sequential with the delta recursion written in."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        self.layers = list(modules)
+
+    def forward(self, z):
+        for layer in self.layers:
+            z = layer.forward(z)
+        return z
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+
+def with_backward(loop):
+    return type("Sequential", (Stack,), {"backward": lambda self, dout: loop(self.layers, dout)})
 
 
 def backward_loop(layers, dout):
@@ -14,9 +37,10 @@ def backward_loop(layers, dout):
 
 
 @pytest.mark.parametrize("seed, n, sizes", [(0, 4, [5, 6, 4, 3]), (11, 7, [3, 8, 5, 2]), (12, 1, [2, 3, 4, 5])])
-def test_accepts_the_delta_recursion(seed, n, sizes, capsys):
-    check_sequential_backward(backward_loop, seed=seed, n=n, sizes=sizes)
-    assert capsys.readouterr().out.startswith("OK ")
+def test_accepts_the_delta_recursion_and_the_forward_loop(seed, n, sizes, capsys):
+    check_sequential_backward(Stack, seed=seed, n=n, sizes=sizes)
+    check_sequential_forward(Stack, seed=seed, n=n, sizes=sizes)
+    assert all(line.startswith("OK ") for line in capsys.readouterr().out.splitlines())
 
 
 def test_rejects_a_loop_in_forward_order():
@@ -26,7 +50,7 @@ def test_rejects_a_loop_in_forward_order():
         return dout
 
     with pytest.raises(AssertionError, match="shape"):
-        check_sequential_backward(forward_order, seed=0)
+        check_sequential_backward(with_backward(forward_order), seed=0)
 
 
 def test_rejects_a_loop_that_never_calls_backward_on_a_linear_layer():
@@ -36,7 +60,7 @@ def test_rejects_a_loop_that_never_calls_backward_on_a_linear_layer():
         return dout
 
     with pytest.raises(AssertionError, match="never called"):
-        check_sequential_backward(by_hand, seed=0)
+        check_sequential_backward(with_backward(by_hand), seed=0)
 
 
 def test_rejects_a_loop_that_ignores_the_upstream_gradient():
@@ -44,15 +68,26 @@ def test_rejects_a_loop_that_ignores_the_upstream_gradient():
         return backward_loop(layers, np.ones_like(dout))
 
     with pytest.raises(AssertionError, match="upstream"):
-        check_sequential_backward(from_ones, seed=0)
+        check_sequential_backward(with_backward(from_ones), seed=0)
 
 
-def test_rejects_a_loop_that_stops_before_the_first_module():
+def test_names_a_loop_that_stops_before_the_first_module():
     def early(layers, dout):
         return backward_loop(layers[1:], dout)
 
-    with pytest.raises(AssertionError):
-        check_sequential_backward(early, seed=0)
+    with pytest.raises(AssertionError, match="stopped before the first module"):
+        check_sequential_backward(with_backward(early), seed=0)
+
+
+def test_names_a_forward_that_skips_the_last_module():
+    skips = type("Sequential", (Stack,), {"forward": lambda self, z: Stack(*self.layers[:-1]).forward(z)})
+    with pytest.raises(AssertionError, match="last module was skipped"):
+        check_sequential_forward(skips, seed=0)
+
+
+def test_forward_is_graded_without_the_students_backward():
+    no_backward = type("Sequential", (Stack,), {"backward": lambda self, dout: 1 / 0})
+    check_sequential_forward(no_backward, seed=0)
 
 
 def test_cases_depend_on_the_parameters_only_and_keep_relu_inputs_off_the_kink():
@@ -73,7 +108,7 @@ def test_the_check_does_not_change_what_the_student_passes_back():
         seen.append(dout.copy())
         return backward_loop(layers, dout)
 
-    check_sequential_backward(keeps, seed=4)
+    check_sequential_backward(with_backward(keeps), seed=4)
     check = sequential.SequentialBackward()
     for case, got in zip(check.cases(check.resolve({"seed": 4})), seen):
         assert np.array_equal(case.data["dout"], got)
@@ -81,4 +116,48 @@ def test_the_check_does_not_change_what_the_student_passes_back():
 
 def test_bad_sizes_are_refused():
     with pytest.raises(TypeError):
-        check_sequential_backward(backward_loop, seed=0, sizes=[3, 4])
+        check_sequential_backward(Stack, seed=0, sizes=[3, 4])
+
+
+# -- SGD.step ------------------------------------------------------------------------------------
+
+class SGD:
+    def __init__(self, parameters, lr):
+        self.parameters = list(parameters)
+        self.lr = float(lr)
+
+    def step(self):
+        for param, grad in self.parameters:
+            param -= self.lr * grad
+
+
+def test_sgd_step_accepts_an_in_place_step(capsys):
+    check_sgd_step(SGD, seed=0)
+    check_sgd_step(SGD, seed=3, shapes=[[2, 2]])
+    assert capsys.readouterr().out.count("OK ") == 2
+
+
+def test_sgd_step_names_a_step_that_rebinds_the_parameter():
+    def rebinds(self):
+        for param, grad in self.parameters:
+            param = param - self.lr * grad  # noqa: F841
+
+    with pytest.raises(AssertionError, match="did not move"):
+        check_sgd_step(type("SGD", (SGD,), {"step": rebinds}), seed=0)
+
+
+def test_sgd_step_rejects_a_step_that_writes_into_the_gradients():
+    def zeroes(self):
+        for param, grad in self.parameters:
+            param -= self.lr * grad
+            grad[...] = 0.0
+
+    with pytest.raises(AssertionError, match="changed gradient 0"):
+        check_sgd_step(type("SGD", (SGD,), {"step": zeroes}), seed=0)
+
+
+def test_sgd_step_rejects_the_librarys_step():
+    from backproplab import layers
+
+    with pytest.raises(AssertionError, match="SGD.step, which already does"):
+        check_sgd_step(type("SGD", (SGD,), {"step": lambda self: layers.SGD.step(self)}), seed=0)

@@ -30,6 +30,7 @@ that the evidence stays small and the grader can still judge it again.
 """
 
 import functools
+import re
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from backproplab.messages import text
 from ..contract import Case, Check, Inconclusive, Reject, describe, register, reject_unless_finite_number
 from ..diagnose import compare, passes, reject_if_numerical
 from .. import evidence
+from .finite_differences import DIFFERENTIATORS
 
 ELEMENTWISE_LIMIT = 2000  # tensors up to this many entries are checked entry by entry
 DIRECTIONS = 4  # random unit directions for larger tensors
@@ -62,6 +64,58 @@ PROPERTIES = (  # (which backward call, what it must give as a multiple of the f
     (3, SCALE, lambda **f: text("check.layer_not_linear", **f)),
 )
 TENSOR_INDEX = {"out": 0, "dz": 1, "W": 2, "b": 3, "x": 4, "dout": 5, "y": 6}
+
+
+# What already does a layer's work: the library's modules and the numerical differentiators.
+DELEGATION = tuple(f"backproplab.layers.{cls}.{method}" for cls in
+                   ("Linear", "Sigmoid", "Tanh", "ReLU", "Softmax", "MSE", "SoftmaxCrossEntropy")
+                   for method in ("forward", "backward")) + (
+    "backproplab.layers.softmax", "backproplab.numeric.numerical_vjp", "backproplab.numeric.numerical_directional",
+    "backproplab.gradcheck.gradcheck") + DIFFERENTIATORS
+
+
+def _stand_in_forward(obj, kind, *inputs):
+    """Fill obj.cache as the library's forward of ``kind`` does, without calling it.
+
+    Used when the student's forward raises: their backward is then graded on
+    its own, reading the cache the contract describes.
+    """
+    if kind in ("linear", "relu"):
+        obj.cache = np.array(inputs[0], dtype=np.float64)
+    elif kind == "sigmoid":
+        obj.cache = 1.0 / (1.0 + np.exp(-inputs[0]))
+    elif kind == "tanh":
+        obj.cache = np.tanh(inputs[0])
+    elif kind == "softmax":
+        e = np.exp(inputs[0] - inputs[0].max(axis=1, keepdims=True))
+        obj.cache = e / e.sum(axis=1, keepdims=True)
+    elif kind == "mse":
+        obj.cache = (inputs[0].copy(), inputs[1].copy())
+    else:
+        z, y = inputs
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        obj.cache = (e / e.sum(axis=1, keepdims=True), y.copy())
+
+
+def _forward_or_stand_in(obj, kind, *inputs):
+    """obj.forward(*inputs); if it raises, the stand-in fills the cache so that backward is graded alone."""
+    try:
+        return obj.forward(*inputs)
+    except Exception:
+        _stand_in_forward(obj, kind, *inputs)
+        return None
+
+
+def _cache_state(obj, x):
+    """0: fine or not a Module; 1: forward left self.cache None; 2: self.cache is the caller's x."""
+    if "cache" not in vars(obj):
+        return 0.0
+    cache = obj.cache
+    if cache is None:
+        return 1.0
+    if isinstance(cache, np.ndarray) and np.shares_memory(cache, x):
+        return 2.0
+    return 0.0
 
 
 class ConventionError(TypeError):
@@ -378,6 +432,7 @@ class _LayerCheck(Check):
     """What the three checks share: the kind parameter, seeded cases, the Module convention."""
 
     kinds = {}
+    delegation = DELEGATION
 
     def _judge_record(self, case, record, params):
         _reject_if_convention_broken(record)
@@ -408,6 +463,8 @@ class _LayerCheck(Check):
             shapes = f"x {(data['n'], data['d'])}, W {(data['d'], data['m'])}, b {(data['m'],)}"
         else:
             shapes = f"x {(data['n'], data['d'])}"
+        if self.name == "layer_forward":  # forward takes no upstream gradient
+            return text("check.layer_case_forward", layer=name, shapes=shapes, draw=data["index"])
         return text("check.layer_case", layer=name, shapes=shapes, draw=data["index"])
 
     def cases(self, params):
@@ -444,13 +501,13 @@ class LayerForward(_LayerCheck):
         shape = (data["n"], data["m"])
         us_out = _directions(data["seed"], data["index"], "out", shape)
         us_x = _directions(data["seed"], data["index"], "x", x.shape)
-        return _record(out, shape, us_out), _record(x, x.shape, us_x)
+        return _record(out, shape, us_out), _record(x, x.shape, us_x), np.array([_cache_state(obj, x)])
 
     def judge(self, case, value, params):
         data = case.data
         kind, x = data["kind"], data["x"]
-        if not (isinstance(value, tuple) and len(value) == 2):
-            raise Reject(text("check.malformed", why="expected 2 results"))
+        if not (isinstance(value, tuple) and len(value) == 3):
+            raise Reject(text("check.malformed", why="expected 3 results"))
         shape = (data["n"], data["m"])
         us_out = _directions(data["seed"], data["index"], "out", shape)
         us_x = _directions(data["seed"], data["index"], "x", x.shape)
@@ -464,8 +521,16 @@ class LayerForward(_LayerCheck):
         if got is None:
             got, expected, noise = out.projections, _project(expected, us_out), 0.0 * _project(noise, us_out)
             mistakes = {k: _project(v, us_out) for k, v in mistakes.items() if np.shape(v) == shape}
-        return compare(got, expected, noise, what=f"{self.what}: out", mistakes=mistakes,
-                       factors={"N": data["n"], "D": data["d"]})
+        score = compare(got, expected, noise, what=f"{self.what}: out", mistakes=mistakes,
+                        factors={"N": data["n"], "D": data["d"]})
+        state = value[2]
+        if not (isinstance(state, np.ndarray) and state.shape == (1,)):
+            raise Reject(text("check.malformed", why="expected the state of the cache"))
+        if state[0] == 1.0:
+            raise Reject(text("check.layer_cache_empty", what=self.what))
+        if state[0] == 2.0:
+            raise Reject(text("check.layer_cache_not_copy", what=self.what))
+        return score
 
 
 def _forward_scale(kind, data):
@@ -512,6 +577,12 @@ class LayerBackward(_LayerCheck):
             names += [("W", (d, m)), ("b", (m,))]
         return names
 
+    def _judge_record(self, case, record, params):
+        try:
+            return super()._judge_record(case, record, params)
+        except Reject as why:
+            raise Reject(str(why) + _broadcast_hint(record, case.data)) from None
+
     def _us(self, data, name, shape):
         return _directions(data["seed"], data["index"], name, shape) if _large(shape) else None
 
@@ -521,7 +592,8 @@ class LayerBackward(_LayerCheck):
         obj = _build(student, kind, data["d"], data["m"])
         _set_params(obj, kind, data["W"], data["b"])
         x = data["x"].copy()
-        obj.forward(x)
+        held = dict(getattr(obj, "grads", None) or {}) if kind == "linear" else {}
+        _forward_or_stand_in(obj, kind, x)
         tensors = self._tensors(data)
         shapes = dict(tensors)
 
@@ -543,7 +615,12 @@ class LayerBackward(_LayerCheck):
         if kind == "linear":
             inputs += [(obj.params["W"], data["W"].shape, "W"), (obj.params["b"], data["b"].shape, "b")]
         inputs = [_record(v, shape, _input_directions(data, name, shape)) for v, shape, name in inputs]
-        return tuple(first + again + zero + scaled + inputs)
+        kept = []
+        if kind == "linear":  # did backward write into the arrays an optimizer was handed before it?
+            grads = getattr(obj, "grads", {})
+            kept = [np.array([float(isinstance(held.get(name), np.ndarray) and grads.get(name) is held[name])
+                              for name in ("W", "b")])]
+        return tuple(first + again + zero + scaled + inputs + kept)
 
     def _us_all(self, data, name, shape):
         """The directions a large tensor is sketched on: realized finite-difference directions
@@ -560,8 +637,9 @@ class LayerBackward(_LayerCheck):
         tensors = self._tensors(data)
         k = len(tensors)
         inputs = [("x", x), ("dout", dout)] + ([("W", W), ("b", b)] if kind == "linear" else [])
-        if not (isinstance(value, tuple) and len(value) == 4 * k + len(inputs)):
-            raise Reject(text("check.malformed", why=f"expected {4 * k + len(inputs)} results"))
+        count = 4 * k + len(inputs) + (1 if kind == "linear" else 0)
+        if not (isinstance(value, tuple) and len(value) == count):
+            raise Reject(text("check.malformed", why=f"expected {count} results"))
         hints = {"dz": None, "W": _dw_hint(d, m), "b": _db_hint(n, m)}
         label = {"dz": "dz", "W": "grads['W']", "b": "grads['b']"}
 
@@ -599,6 +677,13 @@ class LayerBackward(_LayerCheck):
                                   mistakes.get(name, {}), factors, rows_sum_zero=(kind == "softmax"),
                                   exact=exact)
             worst = max(worst, score)
+        if kind == "linear":
+            kept = value[-1]
+            if not (isinstance(kept, np.ndarray) and kept.shape == (2,)):
+                raise Reject(text("check.malformed", why="expected whether grads were kept"))
+            for name, same in zip(("W", "b"), kept):
+                if same != 1.0:
+                    raise Reject(text("check.layer_grads_rebound", what=self.what, name=name))
         for call, factor, message in PROPERTIES:
             for j, (read, again) in enumerate(zip(first, read_all(call * k))):
                 name = label[tensors[j][0]]
@@ -611,6 +696,27 @@ class LayerBackward(_LayerCheck):
         return worst
 
 
+_BROADCAST = re.compile(r"could not broadcast input array from shape \(([\d, ]*)\) into shape \(([\d, ]*)\)")
+
+
+def _broadcast_hint(record, data):
+    """For a gradient written into self.grads with the wrong shape: which shape it had, and why."""
+    if data["kind"] != "linear":
+        return ""
+    try:
+        value = evidence.decode(record)
+    except evidence.MalformedEvidence:
+        return ""
+    found = _BROADCAST.search(getattr(value, "message", "") or "") if isinstance(value, evidence.Raised) else None
+    if not found:
+        return ""
+    got, into = (tuple(int(k) for k in g.replace(" ", "").split(",") if k) for g in found.groups())
+    n, d, m = data["n"], data["d"], data["m"]
+    hint = {(d, m): _dw_hint(d, m), (m,): _db_hint(n, m)}.get(into)
+    said = hint(got) if hint else ""
+    return "\n" + text("check.layer_hint_into", got=got, into=into) + said if said else ""
+
+
 def _backward_mistakes(kind, data, out, dz):
     """{tensor: {mistake key: what that mistake gives}} for the judged tensors."""
     x, W, dout = data["x"], data["W"], data["dout"]
@@ -619,7 +725,8 @@ def _backward_mistakes(kind, data, out, dz):
         return {
             "dz": {"layer_ignored_upstream": ones @ W.T},
             "W": {"layer_ignored_upstream": x.T @ ones},
-            "b": {"layer_ignored_upstream": ones.sum(axis=0), "layer_db_first_row": dout[0]},
+            "b": {"layer_ignored_upstream": ones.sum(axis=0), "layer_db_first_row": dout[0],
+                  "layer_db_not_written": np.zeros(dout.shape[1])},
         }
     if kind == "sigmoid":
         s, ss = out, layers.Sigmoid().forward(out)

@@ -1,18 +1,28 @@
-"""Check of the backward loop of a stack of modules (notebook 04).
+"""Checks of notebook 04's stack of modules and its optimizer, method by method.
 
-- ``check_sequential_backward(sequential_backward, seed=..., n=4, sizes=[5, 6, 4, 3])``:
-  ``sequential_backward(layers, dout)`` runs the delta recursion
-  ``dout = layer.backward(dout)`` from the last module of the list to the
-  first and returns dL/dz, filling every module's ``grads`` on the way.
+- ``check_sequential_forward(Sequential, seed=..., n=4, sizes=[5, 6, 4, 3])``:
+  ``Sequential(*modules).forward(z)`` runs the modules left to right and
+  returns the last one's output;
+- ``check_sequential_backward(Sequential, seed=..., n=4, sizes=[5, 6, 4, 3])``:
+  ``Sequential(*modules).backward(dout)`` runs the delta recursion
+  ``dout = layer.backward(dout)`` from the last module to the first and
+  returns dL/dz, every module filling its ``grads`` on the way;
+- ``check_sgd_step(SGD, seed=..., shapes=[[3, 4], [4], [4, 2], [2]])``:
+  ``SGD(pairs, lr).step()`` moves every parameter array by ``-lr * grad``, in
+  place, leaving the gradients alone; a second step after new gradients were
+  written into the same arrays moves them again.
 
-The modules are the library's reference layers (so a wrong Linear of the
-student's cannot fail this exercise), stacked with distinct, non-square sizes
-and different activations, so that a loop in the wrong order, one that stops
-early or one that skips a module fails by shape or by value. Before the
-student's loop runs, every module holds stale gradients from an earlier
-backward, so a module whose backward was never called is caught. The verdict
-compares dL/dz and every parameter gradient, each as a separate tensor, with
-central differences of the reference forward, for a random upstream gradient.
+The student's class is built with its given constructor; the modules are the
+library's reference layers (a wrong Linear of the student's cannot fail these
+exercises), stacked with distinct, non-square sizes and different
+activations, so that a loop in the wrong order, one that stops early or one
+that skips a module fails by shape or by value. Before the student's backward
+runs, every module holds stale gradients from an earlier backward, so a module
+whose backward was never called is caught. The backward verdict compares
+dL/dz and every parameter gradient, each as a separate tensor, with central
+differences of the reference forward, for a random upstream gradient. The
+forward check never calls the student's backward, and the backward check runs
+the reference forward itself, so each method is graded alone.
 """
 
 import numpy as np
@@ -23,6 +33,11 @@ from backproplab.messages import text
 
 from ..contract import Case, Check, Reject, describe, register, reject_unless_array
 from ..diagnose import compare
+from .finite_differences import DIFFERENTIATORS
+
+# What already does the exercise: the library's Sequential and SGD.
+SEQUENTIAL = ("backproplab.layers.Sequential.forward", "backproplab.layers.Sequential.backward")
+OPTIMIZER = ("backproplab.layers.SGD.step",)
 
 # activations of each case, in order; a Linear layer sits between consecutive ones
 STACKS = [
@@ -91,19 +106,26 @@ def _parameter_names(modules):
     return [(i, name) for i, layer in enumerate(modules) for name in sorted(layer.params)]
 
 
-class SequentialBackward(Check):
-    """sequential_backward(layers, dout) returns dL/dz of the stack and fills every module's grads."""
+def _sizes_param(params):
+    sizes = params["sizes"]
+    if not (isinstance(sizes, list) and len(sizes) == 4 and all(isinstance(s, int) and s > 0 for s in sizes)):
+        raise TypeError(text("check.sequential_sizes", got=sizes))
+    return params
 
-    name = "sequential_backward"
-    what = "sequential_backward(layers, dout)"
+
+def _stack(student, modules):
+    """The student's Sequential holding ``modules`` (its given constructor)."""
+    if not isinstance(student, type):
+        raise TypeError(text("check.layer_not_class", got=type(student).__name__))
+    return student(*modules)
+
+
+class _StackCheck(Check):
     defaults = {"seed": 0, "n": 4, "sizes": [5, 6, 4, 3]}
+    delegation = SEQUENTIAL
 
     def resolve(self, params):
-        params = super().resolve(params)
-        sizes = params["sizes"]
-        if not (isinstance(sizes, list) and len(sizes) == 4 and all(isinstance(s, int) and s > 0 for s in sizes)):
-            raise TypeError(text("check.sequential_sizes", got=sizes))
-        return params
+        return _sizes_param(super().resolve(params))
 
     def cases(self, params):
         rng = np.random.default_rng(params["seed"])
@@ -113,6 +135,63 @@ class SequentialBackward(Check):
             label = text("check.case_sequential", index=index, stack=" -> ".join(kinds), shape=x.shape)
             cases.append(Case(label, {"kinds": kinds, "x": x, "weights": weights, "dout": dout, "stale": stale}))
         return cases
+
+
+class SequentialForward(_StackCheck):
+    """Sequential(*modules).forward(z) returns the last module's output, the modules run in order."""
+
+    name = "sequential_forward"
+    what = "Sequential.forward(z)"
+
+    def call(self, student, case):
+        modules = _build(case.data["kinds"], case.data["weights"])
+        x = case.data["x"].copy()
+        out = _stack(student, modules).forward(x)
+        return out, x
+
+    def judge(self, case, value, params):
+        kinds, weights, x = (case.data[k] for k in ("kinds", "weights", "x"))
+        if not isinstance(value, tuple) or len(value) != 2:
+            raise Reject(text("check.malformed", why="expected 2 results"))
+        expected = _forward(kinds, weights, x)
+        got = value[0]
+        if isinstance(got, (list, tuple)):
+            raise Reject(text("check.sequential_forward_list", what=self.what, count=len(got)))
+        if isinstance(got, np.ndarray) and got.shape != expected.shape:
+            hint = ""
+            short = x
+            for layer in _build(kinds, weights)[:-1]:
+                short = layer.forward(short)
+            if got.shape == x.shape and np.array_equal(got, x):
+                hint = text("mistake.seq_forward_input")
+            elif got.shape == short.shape and np.allclose(got, short, rtol=1e-9, atol=1e-12):
+                hint = text("mistake.seq_forward_skips_last")
+            raise Reject(text("check.wrong_shape", what=self.what, expected=expected.shape, got=got.shape,
+                              hint=" " + hint if hint else ""))
+        got = reject_unless_array(got, expected.shape, self.what)
+        if not np.array_equal(reject_unless_array(value[1], x.shape, "z"), x):
+            raise Reject(text("check.layer_changed", what=self.what, name="z", index="?", before="?", after="?"))
+        modules = _build(kinds, weights)
+        mistakes = {}
+        if kinds[-1] != "linear":  # the last module skipped leaves the shape unchanged
+            z = x
+            for layer in modules[:-1]:
+                z = layer.forward(z)
+            mistakes["seq_forward_skips_last"] = z
+        if kinds[0] != "linear":
+            mistakes["seq_forward_skips_first"] = _forward(kinds[1:], weights, x)
+        noise = numeric.EPS * 16 * (1.0 + np.abs(expected))
+        return compare(got, expected, noise, what=self.what, mistakes=mistakes)
+
+
+check_sequential_forward = register(SequentialForward)
+
+
+class SequentialBackward(_StackCheck):
+    """Sequential(*modules).backward(dout) returns dL/dz of the stack and fills every module's grads."""
+
+    name = "sequential_backward"
+    what = "Sequential.backward(dout)"
 
     def _stale_modules(self, case):
         """The reference modules after a forward and an earlier backward (stale gradients)."""
@@ -130,7 +209,7 @@ class SequentialBackward(Check):
 
     def call(self, student, case):
         modules = self._stale_modules(case)
-        dz = student(list(modules), case.data["dout"].copy())
+        dz = _stack(student, list(modules)).backward(case.data["dout"].copy())
         grads = [np.array(modules[i].grads[name], copy=True) for i, name in _parameter_names(modules)]
         return (dz, *grads)
 
@@ -140,7 +219,16 @@ class SequentialBackward(Check):
         if not isinstance(value, tuple) or len(value) != 1 + len(names):
             raise Reject(text("check.sequential_result", what=self.what, count=1 + len(names), got=_describe(value)))
         stale_modules = self._stale_modules(case)
-        dz = reject_unless_array(value[0], x.shape, self.what)
+        first = value[0]
+        if isinstance(first, np.ndarray) and first.shape != x.shape:
+            delta = dout.copy()
+            for layer in reversed(stale_modules[1:]):
+                delta = layer.backward(delta)
+            if first.shape == delta.shape and np.allclose(first, delta, rtol=1e-9, atol=1e-12):
+                raise Reject(text("check.wrong_shape", what=self.what, expected=x.shape, got=first.shape,
+                                  hint=" " + text("mistake.seq_stopped_early")))
+            stale_modules = self._stale_modules(case)
+        dz = reject_unless_array(first, x.shape, self.what)
         expected, noise = numeric.numerical_vjp(lambda v: _forward(kinds, weights, v), x, dout, with_noise=True)
         worst = compare(dz, expected, noise, what=self.what, mistakes=self._mistakes(kinds, weights, x, dout))
         for (i, name), got in zip(names, value[1:]):
@@ -184,3 +272,87 @@ def _describe(value):
 
 
 check_sequential_backward = register(SequentialBackward)
+
+
+# -- check_sgd_step ---------------------------------------------------------------------------------
+
+class SGDStep(Check):
+    """SGD(pairs, lr).step() moves each param by -lr * grad, in place, and leaves the grads alone."""
+
+    name = "sgd_step"
+    what = "SGD.step()"
+    defaults = {"seed": 0, "shapes": [[3, 4], [4], [4, 2], [2]]}
+    delegation = OPTIMIZER
+
+    def resolve(self, params):
+        params = super().resolve(params)
+        shapes = params["shapes"]
+        if not (isinstance(shapes, list) and shapes and all(
+                isinstance(s, list) and s and all(isinstance(k, int) and k > 0 for k in s) for s in shapes)):
+            raise TypeError(text("check.sgd_shapes", got=shapes))
+        return params
+
+    def cases(self, params):
+        rng = np.random.default_rng([int(params["seed"]) % 2**32, 11])
+        shapes = [tuple(s) for s in params["shapes"]]
+        data = {"lr": float(rng.uniform(0.05, 0.4)),
+                "params": [rng.normal(0.0, 1.0, s) for s in shapes],
+                "grads": [rng.normal(0.0, 1.0, s) for s in shapes],
+                "grads2": [rng.normal(0.0, 1.0, s) for s in shapes]}
+        label = text("check.case_sgd", count=len(shapes), shapes=", ".join(str(s) for s in shapes), lr=data["lr"])
+        return [Case(label, data)]
+
+    def call(self, student, case):
+        data = case.data
+        if not isinstance(student, type):
+            raise TypeError(text("check.layer_not_class", got=type(student).__name__))
+        params = [p.copy() for p in data["params"]]
+        grads = [g.copy() for g in data["grads"]]
+        opt = student(list(zip(params, grads)), data["lr"])
+        opt.step()
+        first = [p.copy() for p in params] + [g.copy() for g in grads]
+        for g, g2 in zip(grads, data["grads2"]):  # a new backward writes into the same arrays
+            g[...] = g2
+        opt.step()
+        second = [p.copy() for p in params]
+        return tuple(first + second)
+
+    def judge(self, case, value, params):
+        data = case.data
+        k, lr = len(data["params"]), data["lr"]
+        if not isinstance(value, tuple) or len(value) != 3 * k:
+            raise Reject(text("check.malformed", why=f"expected {3 * k} results"))
+        p0, g1, g2 = data["params"], data["grads"], data["grads2"]
+        arrays = [reject_unless_array(v, p.shape, self.what) for v, p in zip(value, p0 + g1 + p0)]
+        got1, grads_after, got2 = arrays[:k], arrays[k:2 * k], arrays[2 * k:]
+        for i, (g, before) in enumerate(zip(grads_after, g1)):
+            if not np.array_equal(g, before):
+                raise Reject(text("check.sgd_grads_changed", what=self.what, index=i))
+        flat = np.concatenate
+
+        def moved(after, before):
+            return flat([(a - b).ravel() for a, b in zip(after, before)])
+
+        step = flat([(-lr * g).ravel() for g in g1])
+        first_only = flat([(-lr * g).ravel() if i == 0 else np.zeros(g.size) for i, g in enumerate(g1)])
+        last_only = flat([(-lr * g).ravel() if i == k - 1 else np.zeros(g.size) for i, g in enumerate(g1)])
+        mistakes = {"sgd_not_in_place": np.zeros_like(step), "sgd_no_lr": -flat([g.ravel() for g in g1]),
+                    "sgd_divided_by_lr": -flat([g.ravel() for g in g1]) / lr,
+                    "sgd_forgot_param": step - flat([p.ravel() for p in p0]),
+                    "sgd_first_pair_only": first_only, "sgd_last_pair_only": last_only}
+        if k == 1:
+            mistakes.pop("sgd_first_pair_only")
+            mistakes.pop("sgd_last_pair_only")
+        scale = flat([(np.abs(p) + lr * np.abs(g)).ravel() for p, g in zip(p0, g1)])
+        noise = 4 * numeric.EPS * (1.0 + scale)
+        worst = compare(moved(got1, p0), step, noise, what=text("check.sgd_first_step", what=self.what),
+                        mistakes=mistakes)
+        second = flat([(-lr * g).ravel() for g in g2])
+        stale = flat([(-lr * g).ravel() for g in g1])
+        noise2 = 4 * numeric.EPS * (1.0 + scale + flat([lr * np.abs(g).ravel() for g in g2]))
+        return max(worst, compare(moved(got2, got1), second, noise2,
+                                  what=text("check.sgd_second_step", what=self.what),
+                                  mistakes={"sgd_stale_grads": stale, "sgd_not_in_place": np.zeros_like(second)}))
+
+
+check_sgd_step = register(SGDStep)
