@@ -10,7 +10,7 @@ Entries of every array are numbered row by row (C order), as ``np.ravel`` does.
   tanh(X A) on a matrix X (2, n); large steps tell a one-sided difference or an
   ignored h apart.
 - ``check_linear_jacobians(linear_jacobians, n=3, d=4, m=2)``: the pair
-  (d s/dx (N M, N D), d s/dW (N M, D M)) of s = x W + b, against central
+  (d a/dx (N M, N D), d a/dW (N M, D M)) of a = x W + b, against central
   differences of a reference forward, and exact (not numerical).
 - ``check_softmax_batch_jacobian(softmax_batch_jacobian, n=3, c=4)``: d p/dz
   (N C, N C) of p = softmax(z) row by row: one block diag(p) - p p^T per row.
@@ -210,7 +210,7 @@ class NumericalJacobian(Check):
 # -- the two Jacobians of a Linear layer ------------------------------------------------------------------
 
 class LinearJacobians(Check):
-    """linear_jacobians(x, W) returns (d s/dx (N M, N D), d s/dW (N M, D M)) of s = x W + b."""
+    """linear_jacobians(x, W) returns (d a/dx (N M, N D), d a/dW (N M, D M)) of a = x W + b."""
 
     name = "linear_jacobians"
     what = "linear_jacobians(x, W)"
@@ -243,7 +243,7 @@ class LinearJacobians(Check):
              {"jac_w_column_major": exact_w[:, _order((d, m), "F")],
               "jac_weights_one_row": np.kron(np.tile(x[:1], (n, 1)), np.eye(m))}),
         ]:
-            what = text("check.jac_part", what=self.what, part=f"d s/d{wrt}")
+            what = text("check.jac_part", what=self.what, part=f"d a/d{wrt}")
             arg = x if wrt == "x" else W
             forward = (lambda v: v @ W + b) if wrt == "x" else (lambda v: x @ v + b)
             expected, noise = numeric.numerical_jacobian(forward, arg, with_noise=True)

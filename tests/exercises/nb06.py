@@ -215,7 +215,7 @@ LINEAR_JACOBIANS = Exercise(
         "finite differences instead of the formula": (_lj_differences, "numerical approximation"),
         "float32 arithmetic": (lambda x, W: _lj_kron(x.astype(np.float32), W.astype(np.float32)), "float32"),
         "float32 arithmetic, cast back to float64": (_lj_float32_cast_back, "float32"),
-        "only d s/dx": (lambda x, W: _lj_kron(x, W)[0], "as a tuple"),
+        "only d a/dx": (lambda x, W: _lj_kron(x, W)[0], "as a tuple"),
         "the library's Jacobians": (lambda x, W: (jacobians.linear_jacobian_input(W, x.shape[0]),
                                                   jacobians.linear_jacobian_weights(x, W.shape[1])), "already does"),
     },
