@@ -109,3 +109,25 @@ def test_float32_is_named_only_when_float32_explains_the_numbers():
     assert checks._float32_explains(x.astype(np.float32).astype(np.float64), x)
     assert not checks._float32_explains(np.zeros_like(x), x)
     assert not checks._float32_explains(x, x)
+
+
+def test_the_notebook_imports_nothing_its_exercises_delegate_to():
+    import harness
+    from autograder import delegation
+    from autograder.recompute import expected_calls
+
+    nb = harness.load(harness.master("06-jacobians"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    setup = [harness.source_text(c) for c in code if harness.nbgrader_meta(c).get("grade_id") == "setup"]
+    solutions = {harness.nbgrader_meta(c)["grade_id"]: harness.source_text(c)
+                 for c in code if harness.nbgrader_meta(c).get("solution")}
+    # the notebook imports no numerical differentiator and none of the library's Jacobians
+    assert delegation.scan(setup, checks.ALL) == []
+    tests = harness.graded_test_cells(nb)
+    assert len(tests) == 9
+    for grade_id, source in tests.items():
+        paths = sorted({path for name, _ in expected_calls(source) for path in REGISTRY[name].delegation})
+        assert delegation.scan([solutions[grade_id[:-len("_test")]]], paths, setup) == [], grade_id
+    # a cell that calls one of them is found through the notebook's imports
+    assert delegation.scan(["J = jacobians.softmax_jacobian(z)\n"], checks.ALL,
+                           ["from backproplab import jacobians\n"]) == ["backproplab.jacobians.softmax_jacobian"]
