@@ -3,12 +3,17 @@
 import numpy as np
 import pytest
 
-from autograder import check_dense_vjp, check_linear_jacobians, check_numerical_jacobian, check_sigmoid_jacobian
+from autograder import (check_dense_vjp, check_linear_jacobians, check_network_jacobian, check_network_jvp,
+                        check_network_vjp,
+                        check_numerical_jacobian, check_softmax_batch_jacobian, check_softmax_vjp)
+from autograder.checks import jacobians as checks
 from autograder.checks.jacobians import memory_limit
-from backproplab import jacobians
+from autograder.contract import REGISTRY
 from exercises import nb06
 
-SEEDS = range(30)
+SEEDS = range(12)
+NETWORKS = [dict(widths=[3, 4, 2], hidden="sigmoid", top="softmax"), dict(widths=[2, 5, 3, 4], hidden="tanh", top="none"),
+            dict(widths=[4, 3, 3], hidden="relu", top="softmax")]
 
 
 # -- right answers pass -----------------------------------------------------------------------------
@@ -16,7 +21,7 @@ SEEDS = range(30)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_right_numerical_jacobians_pass(seed):
     for fn in nb06.NUMERICAL_JACOBIAN.right.values():
-        check_numerical_jacobian(fn, seed=seed, n=3 + seed % 4)
+        check_numerical_jacobian(fn, seed=seed, n=2 + seed % 4)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -26,64 +31,48 @@ def test_right_linear_jacobians_pass(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_right_sigmoid_jacobians_pass(seed):
-    for fn in nb06.SIGMOID_JACOBIAN.right.values():
-        check_sigmoid_jacobian(fn, seed=seed, n=1 + seed % 4, m=2 + seed % 3)
+def test_right_softmax_batch_jacobians_pass(seed):
+    for fn in nb06.SOFTMAX_BATCH_JACOBIAN.right.values():
+        check_softmax_batch_jacobian(fn, seed=seed, n=1 + seed % 4, c=2 + seed % 3)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_right_dense_vjps_pass(seed):
+def test_right_vjps_pass(seed):
     for fn in nb06.DENSE_VJP.right.values():
         check_dense_vjp(fn, seed=seed, n=2 + seed % 4, d=3 + seed % 3, m=1 + seed % 5)
-    check_dense_vjp(jacobians.dense_vjp, seed=seed)
+    for fn in nb06.SOFTMAX_VJP.right.values():
+        check_softmax_vjp(fn, seed=seed, n=2 + seed % 4, c=2 + seed % 3)
 
 
-# -- twins that must fail, with their diagnosis --------------------------------------------------------
-
-WRONG = [
-    (check_numerical_jacobian, nb06.NUMERICAL_JACOBIAN, "rows per input: (n, m), the transpose", "transpose"),
-    (check_numerical_jacobian, nb06.NUMERICAL_JACOBIAN, "forward difference", "forward difference"),
-    (check_numerical_jacobian, nb06.NUMERICAL_JACOBIAN, "fixed step, h ignored", "was ignored"),
-    (check_numerical_jacobian, nb06.NUMERICAL_JACOBIAN, "perturbs x in place without restoring", "changed"),
-    (check_numerical_jacobian, nb06.NUMERICAL_JACOBIAN, "only the first column", "only the first column"),
-    (check_numerical_jacobian, nb06.NUMERICAL_JACOBIAN, "every coordinate at once", "moved at once"),
-    (check_numerical_jacobian, nb06.NUMERICAL_JACOBIAN, "divides by h", "factor of two"),
-    (check_linear_jacobians, nb06.LINEAR_JACOBIANS, "W instead of W^T", "transpose"),
-    (check_linear_jacobians, nb06.LINEAR_JACOBIANS, "W^T tiled in every block", "repeated in every block"),
-    (check_linear_jacobians, nb06.LINEAR_JACOBIANS, "Kronecker order swapped in d out/dx", "Kronecker"),
-    (check_linear_jacobians, nb06.LINEAR_JACOBIANS, "Kronecker order swapped in d out/dW", "Kronecker"),
-    (check_linear_jacobians, nb06.LINEAR_JACOBIANS, "first row of x for every sample", "first row of x"),
-    (check_linear_jacobians, nb06.LINEAR_JACOBIANS, "finite differences instead of the formula", "numerical approximation"),
-    (check_linear_jacobians, nb06.LINEAR_JACOBIANS, "only d out/dx", "as a tuple"),
-    (check_sigmoid_jacobian, nb06.SIGMOID_JACOBIAN, "the slopes as a vector", "shape"),
-    (check_sigmoid_jacobian, nb06.SIGMOID_JACOBIAN, "s instead of s'", "derivative s'(z)"),
-    (check_sigmoid_jacobian, nb06.SIGMOID_JACOBIAN, "z (1 - z)", "z (1 - z)"),
-    (check_sigmoid_jacobian, nb06.SIGMOID_JACOBIAN, "slope at the output, s'(s(z))", "at the output"),
-    (check_sigmoid_jacobian, nb06.SIGMOID_JACOBIAN, "flattened column by column", "column by column"),
-    (check_sigmoid_jacobian, nb06.SIGMOID_JACOBIAN, "finite differences instead of the formula", "numerical approximation"),
-    (check_dense_vjp, nb06.DENSE_VJP, "forms the Jacobians", "MB at its peak"),
-    (check_dense_vjp, nb06.DENSE_VJP, "forms the diagonal matrix of slopes", "MB at its peak"),
-    (check_dense_vjp, nb06.DENSE_VJP, "missing the sigmoid's slope", "slope s'(a)"),
-    (check_dense_vjp, nb06.DENSE_VJP, "s instead of s'", "derivative s'(z)"),
-    (check_dense_vjp, nb06.DENSE_VJP, "dW transposed, g^T x", "transpose"),
-    (check_dense_vjp, nb06.DENSE_VJP, "db averaged over rows", "1/N"),
-    (check_dense_vjp, nb06.DENSE_VJP, "W instead of W^T", "raised"),
-    (check_dense_vjp, nb06.DENSE_VJP, "finite differences instead of the formula", "numerical approximation"),
-    (check_dense_vjp, nb06.DENSE_VJP, "multiplies dout in place", "changed its input dout"),
-]
+@pytest.mark.parametrize("seed", SEEDS)
+def test_right_network_answers_pass(seed):
+    spec = NETWORKS[seed % 3]
+    for fn in nb06.NETWORK_JACOBIAN.right.values():
+        check_network_jacobian(fn, seed=seed, n=1 + seed % 3, **spec)
+    for fn in nb06.NETWORK_VJP.right.values():
+        check_network_vjp(fn, seed=seed, n=1 + seed % 3, big=[16, 24], **spec)
+    for fn in nb06.NETWORK_JVP.right.values():
+        check_network_jvp(fn, seed=seed, n=1 + seed % 3, **spec)
 
 
-@pytest.mark.parametrize("seed", [0, 3, 17])
-@pytest.mark.parametrize("check,exercise,mistake,diagnosis", WRONG, ids=[w[2] for w in WRONG])
-def test_wrong_answers_fail_with_their_diagnosis(check, exercise, mistake, diagnosis, seed):
+# -- twins that must fail, with their diagnosis, on other seeds than the notebook's ---------------------
+
+WRONG = [(check, exercise, name) for check, exercise in [
+    (check_numerical_jacobian, nb06.NUMERICAL_JACOBIAN), (check_linear_jacobians, nb06.LINEAR_JACOBIANS),
+    (check_softmax_batch_jacobian, nb06.SOFTMAX_BATCH_JACOBIAN), (check_dense_vjp, nb06.DENSE_VJP),
+    (check_softmax_vjp, nb06.SOFTMAX_VJP), (check_network_jacobian, nb06.NETWORK_JACOBIAN),
+    (check_network_vjp, nb06.NETWORK_VJP), (check_network_jvp, nb06.NETWORK_JVP)] for name in exercise.wrong]
+
+
+@pytest.mark.parametrize("seed", [0, 17])
+@pytest.mark.parametrize("check,exercise,mistake", WRONG, ids=[w[2] for w in WRONG])
+def test_wrong_answers_fail_with_their_diagnosis(check, exercise, mistake, seed):
+    implementation, words = exercise.mistake(mistake)
+    if check is check_numerical_jacobian and mistake == "every coordinate at once":
+        seed = 1  # softmax ignores a common shift: there moving every entry gives the zeros of an alias
     with pytest.raises(AssertionError) as info:
-        check(exercise.wrong[mistake], seed=seed)
-    assert diagnosis in str(info.value), str(info.value)
-
-
-def test_a_numerical_jacobian_that_changes_x_is_named():
-    with pytest.raises(AssertionError, match="changed its input x"):
-        check_numerical_jacobian(nb06.NUMERICAL_JACOBIAN.wrong["perturbs x in place without restoring"], seed=1)
+        check(implementation, seed=seed)
+    assert words in str(info.value), str(info.value)
 
 
 def test_the_memory_limit_lies_between_an_honest_vjp_and_the_diagonal_of_slopes():
@@ -94,5 +83,51 @@ def test_the_memory_limit_lies_between_an_honest_vjp_and_the_diagonal_of_slopes(
 
 
 def test_a_vjp_checked_with_dout_of_ones_would_miss_an_ignored_dout_but_this_check_does_not():
-    with pytest.raises(AssertionError):
-        check_dense_vjp(nb06.DENSE_VJP.wrong["dout ignored (ones)"], seed=5)
+    with pytest.raises(AssertionError, match="dout = all ones"):
+        check_network_vjp(nb06.NETWORK_VJP.wrong["dout ignored (ones)"][0], seed=5)
+
+
+def test_every_delegated_path_exists():
+    from autograder.delegation import _lookup
+    for name in ("numerical_jacobian", "linear_jacobians", "softmax_batch_jacobian", "dense_vjp", "softmax_vjp",
+                 "network_jacobian", "network_vjp", "network_jvp", "jacobian_from_vjp", "jacobian_from_jvp"):
+        assert REGISTRY[name].delegation, name
+        for path in REGISTRY[name].delegation + checks.BACKWARDS:
+            assert callable(_lookup(path)[2]), path
+
+
+def test_the_network_checks_put_the_library_backward_back():
+    from backproplab.layers import Linear
+    code = Linear.backward.__code__
+    with pytest.raises(AssertionError, match="already does"):
+        check_network_vjp(nb06.NETWORK_VJP.wrong["the modules' backward"][0], seed=0)
+    assert Linear.backward.__code__ is code
+
+
+def test_float32_is_named_only_when_float32_explains_the_numbers():
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    assert checks._float32_explains(x.astype(np.float32).astype(np.float64), x)
+    assert not checks._float32_explains(np.zeros_like(x), x)
+    assert not checks._float32_explains(x, x)
+
+
+def test_the_notebook_imports_nothing_its_exercises_delegate_to():
+    import harness
+    from autograder import delegation
+    from autograder.recompute import expected_calls
+
+    nb = harness.load(harness.master("06-jacobians"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    setup = [harness.source_text(c) for c in code if harness.nbgrader_meta(c).get("grade_id") == "setup"]
+    solutions = {harness.nbgrader_meta(c)["grade_id"]: harness.source_text(c)
+                 for c in code if harness.nbgrader_meta(c).get("solution")}
+    # the notebook imports no numerical differentiator and none of the library's Jacobians
+    assert delegation.scan(setup, checks.ALL) == []
+    tests = harness.graded_test_cells(nb)
+    assert len(tests) == 9
+    for grade_id, source in tests.items():
+        paths = sorted({path for name, _ in expected_calls(source) for path in REGISTRY[name].delegation})
+        assert delegation.scan([solutions[grade_id[:-len("_test")]]], paths, setup) == [], grade_id
+    # a cell that calls one of them is found through the notebook's imports
+    assert delegation.scan(["J = jacobians.softmax_jacobian(z)\n"], checks.ALL,
+                           ["from backproplab import jacobians\n"]) == ["backproplab.jacobians.softmax_jacobian"]
