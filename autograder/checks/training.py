@@ -44,7 +44,7 @@ from backproplab.training import blobs, flat_parameters
 from .. import evidence
 from ..contract import Case, Check, Reject, register, reject_unless_array
 from ..delegation import DELEGATED
-from ..diagnose import compare
+from ..diagnose import compare, reject_if_numerical
 
 EPS = np.finfo(np.float64).eps
 CLASSES = 3
@@ -379,6 +379,11 @@ class FixedNet(Check):
         planted.forward(data["x"].copy())
         planted_dx = planted.backward(data["dout"].copy())
         planted_grads = dict(planted.grads, x=planted_dx)
+        reference = _ReferenceNet(1, 1, 1)
+        reference.params = {name: data[name].copy() for name in TENSORS[1:]}
+        reference.grads = {name: np.zeros_like(data[name]) for name in TENSORS[1:]}
+        reference.forward(data["x"].copy())
+        exact = dict(reference.grads, x=reference.backward(data["dout"].copy()))
         for name, got in zip(TENSORS, value[1:]):
             def f(t, name=name):
                 return _reference_forward(**dict(args, **{name: t}))
@@ -392,6 +397,7 @@ class FixedNet(Check):
                 mistakes["planted_" + name.lower()] = planted_grads[name]
             worst = max(worst, compare(got, expected, noise, what=what, mistakes=mistakes,
                                        factors={"N": data["x"].shape[0]}))
+            reject_if_numerical(got, exact[name], noise, what=what)
         for name, flag in zip(TENSORS[1:], rebound):
             if flag:
                 raise Reject(text("check.fixed_net_rebinds", name=name))
