@@ -1,15 +1,8 @@
 """A small network whose backward pass is wrong, to be repaired with a gradient check.
 
 ``BuggyNet`` is x -> Linear(D, H) -> tanh -> Linear(H, C), written as one
-module. Its forward is right. Its backward should compute, with
-z1 = x W1 + b1, a1 = tanh(z1), out = a1 W2 + b2 and dout = dL/d(out):
-
-    dW2 = a1^T dout (H, C)        db2 = sum over rows of dout (C,)
-    da1 = dout W2^T (N, H)        dz1 = da1 * (1 - a1^2) (N, H)
-    dW1 = x^T dz1 (D, H)          db1 = sum over rows of dz1 (H,)
-    dx  = dz1 W1^T (N, D)
-
-but, as written below, it does not. A gradient check (backproplab.gradcheck)
+module: a1 = tanh(x W1 + b1), out = a1 W2 + b2. Its forward is right; its
+backward has planted mistakes, for notebook 07's bug hunt. A gradient check
 says which of dx, dW1, db1, dW2, db2 are wrong; reading the lines that make
 them says why.
 """

@@ -294,3 +294,17 @@ def test_standardize_errors_name_what_was_expected_and_what_came():
         standardize(X, np.where(X == 5.1, np.inf, X)[:1])
     with pytest.raises(TypeError, match="dtype"):
         standardize(X.astype(object))
+
+
+def test_digits_split_is_the_fixed_standardized_split():
+    X_train, X_test, y_train, y_test = datasets.digits_split()
+    assert X_train.shape == (1258, 64) and X_test.shape == (539, 64)
+    raw = datasets.load_digits()
+    a, b, c, d = datasets.split(raw.X, raw.y, test_fraction=0.3, seed=0)
+    assert np.array_equal(y_train, c) and np.array_equal(y_test, d)
+    expected_train, expected_test = datasets.standardize(a, b)
+    assert np.array_equal(X_train, expected_train) and np.array_equal(X_test, expected_test)
+    raw_train, raw_test, _, _ = datasets.digits_split(standardized=False)
+    assert np.array_equal(raw_train, a) and np.array_equal(raw_test, b)
+    X_train[0, 0] = 99.0  # each call gives new arrays
+    assert datasets.digits_split()[0][0, 0] != 99.0

@@ -1,13 +1,19 @@
-"""Checks of notebook 07: a training loop, and a repaired backward pass.
+"""Checks of notebook 07: the student's stack, gradient check, training loop, digits and bug hunt.
 
 ``check_train(train, seed=0, ...)``: the student's
 ``train(model, loss, X, y, lr, epochs, batch_size, seed)`` trains a small
 tanh network (library layers) on :func:`backproplab.training.blobs`. The
-model it is given records every forward (the rows it saw, the parameters at
-that moment) and every backward, so the check can judge each step on its own:
+model it is given records every forward (the rows it saw, in order, and the
+parameters at that moment) and every backward, so the check can judge each
+step on its own:
 
 - every epoch visits every sample exactly once, in batches of at most
-  batch_size, ceil(N / batch_size) steps per epoch (any order passes);
+  batch_size, ceil(N / batch_size) steps per epoch; ``batch_size=None``
+  means full batch (one step per epoch on all N samples);
+- with more than one batch per epoch, the samples are shuffled at every
+  epoch by one generator made before the loop: an epoch in the stored
+  order, or every epoch in one same order (a permutation drawn once, or a
+  generator made anew each epoch from the seed), fails and is named;
 - every step moves the parameters by -lr times the gradient of the batch's
   cost at the parameters of that step's forward (the library's backward is
   the reference: a stale, sign-flipped, rescaled or missing update fails);
@@ -17,8 +23,14 @@ that moment) and every backward, so the check can judge each step on its own:
 
 ``check_fixed_net(FixedNet, seed=0, n=4, d=5, h=6, m=3)``: the repaired
 version of :class:`backproplab.planted.BuggyNet`, ``FixedNet(d_in, d_hidden,
-d_out)``: its forward by value, and dx, dW1, db1, dW2, db2 each against
-finite differences of a reference forward, with a random upstream gradient.
+d_out)``: its forward by value; dx, dW1, db1, dW2, db2 each against finite
+differences of a reference forward, with a random upstream gradient; its
+backward writes into the arrays of ``grads`` (an optimizer holds them), and
+a short training run with an optimizer that holds ``parameters()`` lowers
+the cost.
+
+``check_network_gradients``, ``check_sequential_module``, ``check_digits`` and the
+others of the notebook are in :mod:`autograder.checks.capstone`.
 """
 
 import numpy as np
@@ -29,8 +41,10 @@ from backproplab.messages import text
 from backproplab.planted import BuggyNet
 from backproplab.training import blobs, flat_parameters
 
+from .. import evidence
 from ..contract import Case, Check, Reject, register, reject_unless_array
-from ..diagnose import compare
+from ..delegation import DELEGATED
+from ..diagnose import compare, reject_if_numerical
 
 EPS = np.finfo(np.float64).eps
 CLASSES = 3
@@ -100,6 +114,18 @@ def _cost_and_gradient(case, theta, rows):
     return value, np.concatenate([g.ravel() for _, g in net.parameters()])
 
 
+def _reject_unless_shuffled(sequence, n, epochs):
+    """Reject an epoch in the stored order, or every epoch in one same order (the rows visited, in order)."""
+    if sequence.shape != (n * epochs,):
+        return  # the coverage check has judged the steps already
+    orders = sequence.reshape(epochs, n)
+    stored = [e + 1 for e in range(epochs) if np.array_equal(orders[e], np.arange(n))]
+    if stored:
+        raise Reject(text("check.train_not_shuffled", epochs=len(stored), total=epochs))
+    if epochs > 1 and all(np.array_equal(orders[e], orders[0]) for e in range(1, epochs)):
+        raise Reject(text("check.train_same_order", epochs=epochs))
+
+
 def _steps_per_epoch(n, batch_size):
     return -(-n // batch_size)
 
@@ -125,6 +151,13 @@ class Train(Check):
         data.update(X=X, y=y, theta=theta, seed=params["seed"])
         return [Case(label, data)]
 
+    def resolve(self, params):
+        params = super().resolve(params)
+        size = params["batch_size"]
+        if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and size >= 1):
+            raise TypeError(text("check.train_bad_batch_param", got=size))
+        return params
+
     def _run(self, student, case):
         d = case.data
         model = _Recorder(*_load(_network(d["hidden"], 0), d["theta"]))
@@ -139,29 +172,41 @@ class Train(Check):
         steps = [(x, theta, labels) for (x, theta), backed, labels
                  in zip(model.forwards, model.backed, model.labels) if backed]
         counts = np.zeros((len(steps), n + 1))
+        sequence = []
         mislabelled = 0
         for s, (x, _, labels) in enumerate(steps):
             rows = _rows(x, index) if x.ndim == 2 and x.shape[1:] == (2,) else [-1]
+            sequence += rows
             for i in rows:
                 counts[s, i if i >= 0 else n] += 1
             if labels is not None and min(rows) >= 0:
                 mislabelled += not (labels.shape == (len(rows),) and np.array_equal(labels, d["y"][rows]))
         size = d["theta"].size
         thetas = np.array([theta for _, theta, _ in steps]).reshape(len(steps), size) if steps else np.zeros((0, size))
-        return history, thetas, counts, flat_parameters(model), mislabelled
+        return history, thetas, counts, flat_parameters(model), mislabelled, np.array(sequence, dtype=np.float64)
 
     def call(self, student, case):
         first = self._run(student, case)
         second = self._run(student, case)
-        return first + second[:1] + second[3:4]
+        return first[:5] + second[:1] + second[3:4] + first[5:]
+
+    def _judge_record(self, case, record, params):
+        value = None
+        try:
+            value = evidence.decode(record)
+        except evidence.MalformedEvidence:
+            pass
+        if (isinstance(value, evidence.Raised) and value.type != DELEGATED and case.data["batch_size"] is None):
+            raise Reject(text("check.train_batch_none", type=value.type, message=value.message))
+        return super()._judge_record(case, record, params)
 
     def judge(self, case, value, params):
-        if not isinstance(value, tuple) or len(value) != 7:
+        if not isinstance(value, tuple) or len(value) != 8:
             raise Reject(text("check.train_tuple", what=self.what, count=len(value) if isinstance(value, tuple) else 1))
-        history, thetas, counts, final, mislabelled, history2, final2 = value
+        history, thetas, counts, final, mislabelled, history2, final2, sequence = value
         d = case.data
         n, epochs, lr = len(d["X"]), d["epochs"], d["lr"]
-        batch_size = min(d["batch_size"], n)
+        batch_size = n if d["batch_size"] is None else min(d["batch_size"], n)
         per_epoch = _steps_per_epoch(n, batch_size)
         final = reject_unless_array(final, d["theta"].shape, self.what)
         count = counts.shape[0] if isinstance(counts, np.ndarray) and counts.ndim == 2 else 0
@@ -182,6 +227,8 @@ class Train(Check):
                                   repeated=int(np.sum(seen > 1))))
         if mislabelled:
             raise Reject(text("check.train_labels", count=int(mislabelled), steps=count))
+        if per_epoch > 1:
+            _reject_unless_shuffled(np.asarray(sequence), n, epochs)
         # every step: theta_next - theta = -lr * gradient of the batch cost at theta
         after = np.vstack([thetas[1:], final[None, :]])
         batches = [np.flatnonzero(c[:n]) for c in counts]
@@ -234,6 +281,44 @@ def _reference_forward(x, W1, b1, W2, b2):
     return np.tanh(x @ W1 + b1) @ W2 + b2
 
 
+RUN_N, RUN_STEPS, RUN_LR = 24, 30, 0.5
+
+
+class _ReferenceNet(BuggyNet):
+    """The two-layer network with a correct backward (the reference of the training run)."""
+
+    def backward(self, dout):
+        x, _, a1 = self._cached()
+        self.grads["W2"][...] = a1.T @ dout
+        self.grads["b2"][...] = dout.sum(axis=0)
+        dz1 = (dout @ self.params["W2"].T) * (1.0 - a1**2)
+        self.grads["W1"][...] = x.T @ dz1
+        self.grads["b1"][...] = dz1.sum(axis=0)
+        return dz1 @ self.params["W1"].T
+
+
+def _training_run(cls, data):
+    """The training cost before and after each of RUN_STEPS full-batch steps of cls(D, H, C) on (X_run, y_run).
+
+    The update holds the (param, grad) arrays taken once before training, as
+    an optimizer does: a backward that rebinds grads[...] leaves them unchanged.
+    """
+    X, y = data["X_run"], data["y_run"]
+    net = cls(X.shape[1], data["W1"].shape[1], data["W2"].shape[1])
+    for name in TENSORS[1:]:
+        net.params[name][...] = data[name]
+    held = [(net.params[name], net.grads[name]) for name in TENSORS[1:]]
+    loss = SoftmaxCrossEntropy()
+    costs = []
+    for _ in range(RUN_STEPS):
+        costs.append(loss.forward(net.forward(X.copy()), y))
+        net.backward(loss.backward(1.0))
+        for param, grad in held:
+            param -= RUN_LR * grad
+    costs.append(loss.forward(net.forward(X.copy()), y))
+    return np.array(costs, dtype=np.float64)
+
+
 class FixedNet(Check):
     """FixedNet(d_in, d_hidden, d_out): forward and backward of x -> tanh(x W1 + b1) W2 + b2."""
 
@@ -253,6 +338,9 @@ class FixedNet(Check):
                 "W2": rng.normal(0.0, 1.0 / np.sqrt(h), (h, m)),
                 "b2": rng.normal(0.0, 0.5, m),
                 "dout": rng.normal(0.0, 1.0, (n, m)),
+                # a short training run: RUN_N points of m classes, from the same starting weights
+                "X_run": np.clip(rng.normal(0.0, 1.0, (RUN_N, d)), -3, 3),
+                "y_run": rng.permutation(np.arange(RUN_N) % m),
             }
             label = text("check.case_fixed_net", n=n, d=d, h=h, m=m, index=k)
             cases.append(Case(label, data))
@@ -264,14 +352,23 @@ class FixedNet(Check):
         net = student(x.shape[1], data["W1"].shape[1], data["W2"].shape[1])
         for name in TENSORS[1:]:
             net.params[name][...] = data[name]
+        held = {name: net.grads[name] for name in TENSORS[1:]}  # what an optimizer made before training holds
         out = net.forward(x.copy())
         dx = net.backward(data["dout"].copy())
-        return (out, dx) + tuple(np.array(net.grads[name], copy=True) for name in TENSORS[1:])
+        rebound = np.array([float(net.grads[name] is not held[name]) for name in TENSORS[1:]])
+        grads = tuple(np.array(net.grads[name], copy=True) for name in TENSORS[1:])
+        try:
+            with np.errstate(all="ignore"):
+                run = _training_run(student, data)
+        except Exception:  # a backward that still diverges: its gradients are judged first, and named
+            run = np.full(RUN_STEPS + 1, np.nan)
+        return (out, dx) + grads + (rebound, run)
 
     def judge(self, case, value, params):
-        if not isinstance(value, tuple) or len(value) != 6:
+        if not isinstance(value, tuple) or len(value) != 8:
             raise Reject(text("check.train_tuple", what=self.what, count=len(value) if isinstance(value, tuple) else 1))
         data = case.data
+        rebound = reject_unless_array(value[6], (len(TENSORS) - 1,), self.what)
         args = {name: data[name] for name in TENSORS}
         expected_out = _reference_forward(**args)
         out = reject_unless_array(value[0], expected_out.shape, self.what + ".forward(x)")
@@ -282,6 +379,11 @@ class FixedNet(Check):
         planted.forward(data["x"].copy())
         planted_dx = planted.backward(data["dout"].copy())
         planted_grads = dict(planted.grads, x=planted_dx)
+        reference = _ReferenceNet(1, 1, 1)
+        reference.params = {name: data[name].copy() for name in TENSORS[1:]}
+        reference.grads = {name: np.zeros_like(data[name]) for name in TENSORS[1:]}
+        reference.forward(data["x"].copy())
+        exact = dict(reference.grads, x=reference.backward(data["dout"].copy()))
         for name, got in zip(TENSORS, value[1:]):
             def f(t, name=name):
                 return _reference_forward(**dict(args, **{name: t}))
@@ -295,6 +397,15 @@ class FixedNet(Check):
                 mistakes["planted_" + name.lower()] = planted_grads[name]
             worst = max(worst, compare(got, expected, noise, what=what, mistakes=mistakes,
                                        factors={"N": data["x"].shape[0]}))
+            reject_if_numerical(got, exact[name], noise, what=what)
+        for name, flag in zip(TENSORS[1:], rebound):
+            if flag:
+                raise Reject(text("check.fixed_net_rebinds", name=name))
+        costs = reject_unless_array(value[7], (RUN_STEPS + 1,), text("check.fixed_net_run", steps=RUN_STEPS))
+        reference = _training_run(_ReferenceNet, data)
+        if not costs[-1] <= costs[0] - 0.5 * (reference[0] - reference[-1]):
+            raise Reject(text("check.fixed_net_no_descent", steps=RUN_STEPS, first=costs[0], last=costs[-1],
+                              reference=reference[-1]))
         return worst
 
 
