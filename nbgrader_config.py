@@ -31,7 +31,7 @@ c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.feedback.ScrubHiddenTests",
-    "nbgrader.preprocessors.ClearHiddenTests",
+    "autograder.feedback.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
