@@ -198,14 +198,16 @@ def generate(root, assignment, book, log=print):
 
     for old in (Path(root) / "feedback").glob(f"*/{assignment}"):  # made again below, without --force's warnings
         shutil.rmtree(old)
-    with tempfile.TemporaryDirectory(prefix="backproplab-feedback-") as scratch:
-        done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment,
-                               f"--CourseDirectory.root={Path(root).resolve()}",
-                               f"--CourseDirectory.db_url={book.url}",
-                               f"--CourseDirectory.course_id={book.course_id}"],
-                              cwd=root, env=isolated_env(scratch), capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"nbgrader generate_feedback failed:\n{done.stderr[-4000:]}")
+    done = None
+    if any((Path(root) / "autograded").glob(f"*/{assignment}/*.ipynb")):
+        with tempfile.TemporaryDirectory(prefix="backproplab-feedback-") as scratch:
+            done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment,
+                                   f"--CourseDirectory.root={Path(root).resolve()}",
+                                   f"--CourseDirectory.db_url={book.url}",
+                                   f"--CourseDirectory.course_id={book.course_id}"],
+                                  cwd=root, env=isolated_env(scratch), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"nbgrader generate_feedback failed:\n{done.stderr[-4000:]}")
     pages = not_graded_pages(root, assignment)
     graded = sorted(p.parent.parent.name for p in (Path(root) / "feedback").glob(f"*/{assignment}/*.html")
                     if p.name != "not-graded.html")

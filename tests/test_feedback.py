@@ -137,3 +137,14 @@ def test_the_exporters_configuration_is_taken_without_a_warning(caplog):
 
     assert warned(ClearHiddenTests), "nbgrader's own preprocessor warns (what this guards against)"
     assert warned(feedback.ScrubHiddenTests) == [] and warned(feedback.ClearHiddenTests) == []
+
+
+def test_the_feedback_command_writes_the_pages_of_ungraded_submissions_alone(tmp_path):
+    folder = tmp_path / "verdicts" / "01-a"
+    folder.mkdir(parents=True)
+    (folder / "ana.json").write_text(json.dumps({"student": "ana", "status": "not graded", "max_score": 15,
+                                                 "reason": "the kernel died (exit or crash)"}))
+    said = []
+    assert feedback.generate(tmp_path, "01-a", book=None, log=said.append) is None
+    assert (tmp_path / "feedback" / "ana" / "01-a" / "not-graded.html").is_file()
+    assert said == ["01-a: feedback for 0 graded submissions, 1 not-graded pages, in feedback/STUDENT/01-a/"]
