@@ -31,7 +31,7 @@ c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.feedback.ScrubHiddenTests",
-    "nbgrader.preprocessors.ClearHiddenTests",
+    "autograder.feedback.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
@@ -46,3 +46,5 @@ LMS_FILE_PATTERNS = {
     "moodle": r".*/(?P<first_name>[^/_]+)_(?P<student_id>\d+)_assignsubmission_file_/?(?P<file_id>[^/]+?)\.ipynb$",
 }
 c.FileNameCollectorPlugin.named_regexp = LMS_FILE_PATTERNS[os.environ.get("BACKPROPLAB_LMS", "canvas")]
+# nbgrader's collector, plus a warning for each file the platform marked late (_LATE_).
+c.ZipCollectApp.collector_plugin = "autograder.collect.LmsCollector"

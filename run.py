@@ -262,8 +262,8 @@ COMMANDS = {
                        "(further arguments go to pytest)"),
     "build": (cmd_build, "regenerate course/ and solutions/ from source/ "
                          "(further arguments go to autograder.build)"),
-    "grade": (cmd_grade, "grade a class: `grade autograde ASSIGNMENT`, `grade export` "
-                         "(further arguments go to autograder.grade)"),
+    "grade": (cmd_grade, "grade a class: `grade register|import|autograde|feedback ASSIGNMENT`, "
+                         "`grade export` (further arguments go to autograder.grade)"),
     "env": (cmd_env, "only create or update the environment in .venv/ and print its path"),
 }
 

@@ -8,13 +8,20 @@ directory with a temporary gradebook:
    key, with outputs, to solutions/;
 3. any error output in an answer key fails the build.
 
+Assignments are built in parallel (one temporary course directory each, one
+per core). The answer keys are written in one canonical form: the printed
+text of a stream is one output, however the kernel happened to split it.
 The results then replace course/ and solutions/ of the output folder (the
-repository by default). ``--check`` builds into a temporary folder instead and
+repository by default), file by file: a file whose content is unchanged is
+left alone, and so is an answer key equal to the new one after
+:func:`normalise_notebook` (only timings and the like differ), so that
+building an unchanged source/ changes nothing in git. ``--check`` builds into a temporary folder instead and
 compares: course/ must be identical byte for byte, solutions/ identical after
 :func:`normalise_notebook` has removed what legitimately varies.
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -74,32 +81,85 @@ def error_outputs(notebook_path):
     return found
 
 
-def build(out=ROOT, names=None, source_root=ROOT, log=print):
+def _build_one(name, source_root, scratch, log):
+    """Release and answer key of one assignment, in its own course directory; returns that directory."""
+    course = Path(scratch) / name
+    course.mkdir()
+    shutil.copy2(Path(source_root) / "nbgrader_config.py", course)
+    shutil.copytree(Path(source_root) / "source" / name, course / "source" / name)
+    env = isolated_env(Path(scratch) / f"{name}.state")
+    log(f"build {name}: release")
+    nbgrader(["generate_assignment", name, "--force"], course, env)
+    log(f"build {name}: answer key (executing)")
+    nbgrader(["generate_solution", name, "--force"], course, env)
+    for notebook in sorted((course / "solutions" / name).glob("*.ipynb")):
+        errors = error_outputs(notebook)
+        if errors:
+            lines = [f"  cell {i} {gid or ''}: {ename}: {evalue}" for i, gid, ename, evalue in errors]
+            raise BuildError(f"error output in the answer key {notebook.name}:\n" + "\n".join(lines))
+        canonical_streams(notebook)
+    return course
+
+
+def canonical_streams(path):
+    """Rewrite an executed notebook with each run of one stream's outputs merged into one output."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+    changed = False
+    for cell in nb.cells:
+        if cell.get("outputs"):
+            merged = _merge_streams(cell.outputs)
+            changed |= len(merged) != len(cell.outputs)
+            cell.outputs = merged
+    if changed:
+        nbformat.write(nb, str(path))
+
+
+def _same_content(built, target, folder):
+    """Whether ``target`` may stay as it is: same bytes, or an answer key equal after normalising."""
+    if not target.is_file():
+        return False
+    a, b = built.read_bytes(), target.read_bytes()
+    if a == b:
+        return True
+    if folder == "solutions" and built.suffix == ".ipynb":
+        try:
+            return normalise_notebook(json.loads(a)) == normalise_notebook(json.loads(b))
+        except ValueError:
+            return False
+    return False
+
+
+def _sync(built_dir, target_dir, folder):
+    """Make ``target_dir`` hold what ``built_dir`` holds, touching only the files that changed."""
+    built = {p.relative_to(built_dir) for p in built_dir.rglob("*") if p.is_file()}
+    built = {rel for rel in built if not {".ipynb_checkpoints", "__pycache__"} & set(rel.parts)}
+    if target_dir.is_dir():
+        for p in sorted(target_dir.rglob("*"), reverse=True):
+            rel = p.relative_to(target_dir)
+            if p.is_file() and rel not in built:
+                p.unlink()
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+    for rel in sorted(built):
+        source, target = built_dir / rel, target_dir / rel
+        if not _same_content(source, target, folder):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+def build(out=ROOT, names=None, source_root=ROOT, log=print, workers=None):
     """Generate course/ and solutions/ for ``names`` (default all) into ``out``."""
     names = names or assignments(source_root)
+    workers = workers or max(1, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="backproplab-build-") as scratch:
-        course = Path(scratch) / "course-dir"
-        course.mkdir()
-        shutil.copy2(Path(source_root) / "nbgrader_config.py", course)
-        shutil.copytree(Path(source_root) / "source", course / "source")
-        env = isolated_env(scratch)
-        for name in names:
-            log(f"build {name}: release")
-            nbgrader(["generate_assignment", name, "--force"], course, env)
-            log(f"build {name}: answer key (executing)")
-            nbgrader(["generate_solution", name, "--force"], course, env)
-            for notebook in sorted((course / "solutions" / name).glob("*.ipynb")):
-                errors = error_outputs(notebook)
-                if errors:
-                    lines = [f"  cell {i} {gid or ''}: {ename}: {evalue}" for i, gid, ename, evalue in errors]
-                    raise BuildError(f"error output in the answer key {notebook.name}:\n" + "\n".join(lines))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {name: pool.submit(_build_one, name, source_root, scratch, log) for name in names}
+            courses = {name: future.result() for name, future in futures.items()}
         for folder in GENERATED:
             for name in names:
-                target = Path(out) / folder / name
-                if target.exists():
-                    shutil.rmtree(target)
-                shutil.copytree(course / folder / name, target,
-                                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+                _sync(courses[name] / folder / name, Path(out) / folder / name, folder)
         stale = {p.name for f in GENERATED if (Path(out) / f).is_dir() for p in (Path(out) / f).iterdir()
                  if p.is_dir()} - set(assignments(source_root))
         for folder in GENERATED:

@@ -21,7 +21,12 @@ What it adds to ``nbgrader autograde``:
   (``verdicts/ASSIGNMENT/STUDENT.json``) is written last; a batch killed midway
   and run again grades exactly the submissions without a record for their
   current content.
-- **A CSV that tells 0 from "could not be graded"**, with the reason.
+- **One gradebook**, the one nbgrader_config.py names (``--db`` overrides it),
+  for grading and for the export; a regrade keeps the formgrader's manual
+  grades and comments.
+- **Exports from the gradebook** that tell 0 from "could not be graded" (with
+  the reason) and from "missing", in a long layout and in the wide layouts
+  Canvas and Moodle import.
 """
 
 import argparse
@@ -107,6 +112,105 @@ def make_template(root, assignment, scratch, env):
     masters = {p.name: trusted_cells(json.loads(p.read_text(encoding="utf-8")))
                for p in sorted((template / "source" / assignment).glob("*.ipynb"))}
     return template, masters
+
+
+# -- the course's nbgrader configuration and its gradebook -------------------------------
+
+def course_config(root):
+    """nbgrader's configuration as nbgrader reads it: the Jupyter config folders, then the course's own file."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    for folder in [*reversed(jupyter_config_path()), str(Path(root).resolve())]:
+        path = Path(folder) / "nbgrader_config.py"
+        if path.is_file():
+            config.merge(PyFileConfigLoader(path.name, str(path.parent)).load_config())
+    return config
+
+
+@dataclass
+class Gradebook:
+    """Where the course's gradebook is: the URL and the course id nbgrader's apps use."""
+
+    url: str
+    course_id: str
+
+    def open(self):
+        from nbgrader.api import Gradebook as NbGradebook
+
+        bindir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` to set up a new gradebook
+        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+        return NbGradebook(self.url, course_id=self.course_id)
+
+
+def gradebook(root, db_url=None):
+    """The gradebook of the course at ``root``: ``db_url`` when given, else nbgrader_config.py's db_url.
+
+    Without a db_url in the configuration it is nbgrader's default, gradebook.db
+    in the course directory. SQLite URLs get a lock timeout.
+    """
+    from nbgrader.coursedir import CourseDirectory
+
+    config = course_config(root)
+    coursedir = CourseDirectory(config=config)
+    if "root" not in config.get("CourseDirectory", {}):
+        coursedir.root = str(Path(root).resolve())
+    url = db_url or coursedir.db_url
+    if url.startswith("sqlite:") and "?" not in url:
+        url += "?timeout=60"
+    return Gradebook(url, coursedir.course_id)
+
+
+def register(root, assignment, book, log=print):
+    """Put ``assignment`` (its notebooks, cells and points, from source/) into the gradebook.
+
+    nbgrader's generate_assignment does it, in a scratch course directory, so
+    that course/ is never rewritten; the release it makes there is compared
+    with course/ and a difference is reported. Returns that difference, or "".
+    """
+    with tempfile.TemporaryDirectory(prefix="backproplab-register-") as scratch:
+        course = Path(scratch) / "course-dir"
+        course.mkdir()
+        shutil.copy2(Path(root) / "nbgrader_config.py", course)
+        if not (Path(root) / "source" / assignment).is_dir():
+            known = ", ".join(sorted(p.name for p in (Path(root) / "source").iterdir() if p.is_dir()))
+            raise ValueError(f"no assignment {assignment!r} in source/ (there are: {known})")
+        shutil.copytree(Path(root) / "source" / assignment, course / "source" / assignment)
+        done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
+                               f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url={book.url}",
+                               f"--CourseDirectory.course_id={book.course_id}"],
+                              cwd=course, env=isolated_env(Path(scratch) / "state"), capture_output=True, text=True)
+        if done.returncode != 0 or not (course / "course" / assignment).is_dir():
+            raise RuntimeError(f"could not register {assignment} in the gradebook:\n{done.stderr[-LOG_TAIL:]}")
+        released, committed = course / "course" / assignment, Path(root) / "course" / assignment
+        changed = sorted(str(p.relative_to(released)) for p in released.rglob("*") if p.is_file()
+                         and (not (committed / p.relative_to(released)).is_file()
+                              or (committed / p.relative_to(released)).read_bytes() != p.read_bytes()))
+    with book.open() as gb:
+        points = gb.find_assignment(assignment).max_score
+    log(f"{assignment}: in the gradebook ({points:g} points)")
+    if changed:
+        note = (f"course/{assignment} differs from what source/ releases ({', '.join(changed)}): "
+                "run `python3 run.py build` before releasing")
+        log(note)
+        return note
+    return ""
+
+
+def _gradebook_state(book, assignment):
+    """(whether the assignment is in the gradebook, the ids of the students with a submission of it)."""
+    from nbgrader.api import MissingEntry
+
+    with warnings.catch_warnings(), book.open() as gb:
+        warnings.simplefilter("ignore")
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            return False, set()
+        return True, {s.student.id for s in gb.assignment_submissions(assignment)}
 
 
 # -- one submission (in a worker process) ------------------------------------------------
@@ -302,19 +406,25 @@ def submitted_at(root, assignment, student):
         return None
 
 
-def store(root, db_url, result, masters):
-    """Write one result to the gradebook, the autograded/ folder and its record (last)."""
-    from nbgrader.api import Gradebook, MissingEntry
+def store(root, book, result, masters):
+    """Write one result to the gradebook, the autograded/ folder and its record (last).
+
+    A submission already in the gradebook is updated in place: its automatic
+    scores and flag change, the manual grades, extra credit and comments given
+    in the formgrader stay.
+    """
+    from nbgrader.api import MissingEntry
 
     assignment, student = result["assignment"], result["student"]
-    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+    timestamp = submitted_at(root, assignment, student)
+    with warnings.catch_warnings(), book.open() as gb:
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings
         gb.update_or_create_student(student)
         try:
-            gb.remove_submission(assignment, student)
+            submission = gb.find_submission(assignment, student)
+            submission.timestamp = timestamp
         except MissingEntry:
-            pass
-        submission = gb.add_submission(assignment, student, timestamp=submitted_at(root, assignment, student))
+            submission = gb.add_submission(assignment, student, timestamp=timestamp)
         flagged = bool(result["flags"]) or result["status"] != "graded"
         for name, trusted in masters.items():
             notebook = gb.find_submission_notebook(Path(name).stem, assignment, student)
@@ -342,16 +452,20 @@ def store(root, db_url, result, masters):
     os.replace(partial, path)
 
 
-def default_db_url(root):
-    return f"sqlite:///{Path(root).resolve() / 'gradebook.db'}?timeout=60"
-
-
 def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=None, log=print):
-    """Grade every submission of ``assignment`` that has no record for its current content."""
+    """Grade every submission of ``assignment`` without a record for its current content or a gradebook entry.
+
+    The gradebook is ``db_url``, else the one nbgrader_config.py names
+    (:func:`gradebook`); the assignment is registered there first when it is
+    missing.
+    """
     settings = settings or Settings()
-    db_url = db_url or default_db_url(root)
+    book = gradebook(root, db_url)
+    registered, in_gradebook = _gradebook_state(book, assignment)
+    if not registered:
+        register(root, assignment, book, log)
     todo = [(s, f) for s, f in submissions(root, assignment, pattern)
-            if force or not already_graded(root, assignment, s, f)]
+            if force or s not in in_gradebook or not already_graded(root, assignment, s, f)]
     if not todo:
         log(f"{assignment}: nothing to grade")
         return []
@@ -375,7 +489,7 @@ def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=
                               "reason": f"grader error: {type(exc).__name__}: {exc}", "score": 0.0,
                               "max_score": 0.0, "cells": {}, "flags": [], "isolation": {}, "notebooks": {},
                               "digest": digest(dict(todo)[student])}
-                store(root, db_url, result, masters)
+                store(root, book, result, masters)
                 done.append(result)
                 line = f"{assignment} {student}: {result['status']}, {result['score']:g}/{result['max_score']:g}"
                 log(line + (f" ({result['reason']})" if result["reason"] else "")
@@ -385,43 +499,180 @@ def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=
 
 # -- export ----------------------------------------------------------------------------
 
-COLUMNS = ["assignment", "student", "status", "score", "max_score", "reason", "flags", "graded_at"]
+LONG = ["assignment", "student", "last_name", "first_name", "email", "status", "score", "max_score",
+        "timestamp", "duedate", "late", "hours_late", "reason", "flags", "graded_at"]
+LAYOUTS = ("long", "wide", "canvas", "moodle")
 
 
-def export(root, out):
-    """A CSV of every record: one row per student and assignment."""
-    rows = []
-    for path in sorted((Path(root) / "verdicts").glob("*/*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        rows.append({**{k: record.get(k, "") for k in COLUMNS}, "flags": "; ".join(record.get("flags", []))})
+def _number(value):
+    return f"{value:g}" if value is not None else ""
+
+
+def _when(value):
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def gradebook_rows(root, book, assignments=None):
+    """One row per enrolled student and assignment, from the gradebook (manual grades included).
+
+    Each row holds the columns of :data:`LONG` plus one ``ASSIGNMENT/GRADE_ID``
+    per graded cell; a student without a submission is ``missing``. Returns
+    (rows, cell columns, {assignment: max score}).
+    """
+    from nbgrader.api import MissingEntry
+
+    rows, cell_columns, max_scores = [], [], {}
+    with warnings.catch_warnings(), book.open() as gb:
+        warnings.simplefilter("ignore")
+        known = sorted(a.name for a in gb.assignments)
+        names = assignments or known
+        unknown = [a for a in names if a not in known]
+        if unknown:
+            raise ValueError(f"not in the gradebook: {', '.join(unknown)} (it has: {', '.join(known) or 'nothing'})")
+        students = sorted(gb.students, key=lambda s: s.id)
+        for name in names:
+            assignment = gb.find_assignment(name)
+            max_scores[name] = assignment.max_score
+            cells = [(nb.name, cell.name) for nb in assignment.notebooks for cell in nb.grade_cells]
+            cell_columns += [f"{name}/{cell}" for _, cell in cells]
+            for student in students:
+                row = {"assignment": name, "student": student.id, "last_name": student.last_name or "",
+                       "first_name": student.first_name or "", "email": student.email or "",
+                       "max_score": _number(assignment.max_score), "duedate": _when(assignment.duedate)}
+                try:
+                    submission = gb.find_submission(name, student.id)
+                except MissingEntry:
+                    rows.append({**row, "status": "missing", "score": "", "late": "", "hours_late": ""})
+                    continue
+                try:
+                    record = json.loads(record_path(root, name, student.id).read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    record = {}
+                late = submission.total_seconds_late
+                row.update({"status": record.get("status", "graded"), "score": _number(submission.score),
+                            "timestamp": _when(submission.timestamp), "duedate": _when(submission.duedate),
+                            "late": ("yes" if late > 0 else "no") if submission.duedate and submission.timestamp
+                            else "",
+                            "hours_late": f"{late / 3600:.2f}" if late > 0 else "",
+                            "reason": record.get("reason", ""), "flags": "; ".join(record.get("flags", [])),
+                            "graded_at": record.get("graded_at", "")})
+                for notebook, cell in cells:
+                    row[f"{name}/{cell}"] = _number(gb.find_grade(cell, notebook, name, student.id).score)
+                rows.append(row)
+    return rows, cell_columns, max_scores
+
+
+def _wide(rows, max_scores, layout):
+    """(header, rows) of one row per student and one score column per assignment, in ``layout``."""
+    students = {}
+    for row in rows:
+        students.setdefault(row["student"], row)
+    by_key = {(r["student"], r["assignment"]): r for r in rows}
+
+    def score(student, assignment):
+        row = by_key[(student, assignment)]
+        return row["score"] if row["status"] != "missing" else ("missing" if layout == "wide" else "")
+
+    assignments = list(max_scores)
+    if layout == "wide":
+        header = ["student", "last_name", "first_name", "email", *assignments]
+        body = [[s, r["last_name"], r["first_name"], r["email"], *(score(s, a) for a in assignments)]
+                for s, r in students.items()]
+        return header, body
+    if layout == "canvas":
+        # Canvas's gradebook export/import: Student, ID, SIS User ID, SIS Login ID, Section, one column per
+        # assignment; the second row gives each assignment's points. ID is the Canvas user id that Canvas
+        # puts in its submission downloads (zip_collect's student id).
+        header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *assignments]
+        body = [["Points Possible", "", "", "", "", *(_number(max_scores[a]) for a in assignments)]]
+        for s, r in students.items():
+            name = ", ".join(part for part in (r["last_name"], r["first_name"]) if part) or s
+            body.append([name, s, "", "", "", *(score(s, a) for a in assignments)])
+        return header, body
+    # Moodle's CSV grade import (Grades > Import > CSV file): identify users by "Email address" or
+    # "ID number", map each "Assignment: ..." column to a grade item; blank cells import nothing.
+    header = ["First name", "Surname", "ID number", "Email address", *(f"Assignment: {a}" for a in assignments)]
+    body = [[r["first_name"], r["last_name"], s, r["email"], *(score(s, a) for a in assignments)]
+            for s, r in students.items()]
+    return header, body
+
+
+def export(root, out, db_url=None, assignments=None, layout="long"):
+    """Write the grades of the gradebook to the CSV ``out``; returns the rows written (dicts or lists).
+
+    ``long``: one row per student and assignment (:data:`LONG` and one column per
+    graded cell). ``wide``, ``canvas``, ``moodle``: one row per student, one
+    score column per assignment, in the columns those imports expect.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    rows, cell_columns, max_scores = gradebook_rows(root, gradebook(root, db_url), assignments)
     with open(out, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows
+        if layout == "long":
+            writer = csv.DictWriter(f, fieldnames=LONG[:8] + cell_columns + LONG[8:], restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+            return rows
+        header, body = _wide(rows, max_scores, layout)
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(body)
+        return body
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder.grade", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("register", help="put an assignment of source/ into the gradebook (course/ untouched)")
+    r.add_argument("assignment")
+    i = sub.add_parser("import", help="place FOLDER/STUDENT.ipynb as submitted/STUDENT/ASSIGNMENT/")
+    i.add_argument("assignment")
+    i.add_argument("folder", help="a folder of downloaded notebooks, one per student, named STUDENT.ipynb")
+    i.add_argument("--force", action="store_true", help="replace a different submission already there")
+    f = sub.add_parser("feedback", help="HTML feedback in feedback/STUDENT/ASSIGNMENT/, also for the ungraded")
+    f.add_argument("assignment")
     a = sub.add_parser("autograde", help="grade the submissions in submitted/*/ASSIGNMENT")
     a.add_argument("assignment")
     a.add_argument("--student", default="*", help="a student id or a glob (default: all)")
     a.add_argument("--force", action="store_true", help="grade again even when a record exists")
     a.add_argument("--workers", type=int, default=Settings.workers)
-    a.add_argument("--db", help="gradebook URL (default: sqlite gradebook.db of the course)")
     a.add_argument("--cell-timeout", type=int, default=Settings.cell_timeout)
     a.add_argument("--notebook-timeout", type=int, default=Settings.notebook_timeout)
     a.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory // 1024**2)
-    e = sub.add_parser("export", help="write grades.csv from the records")
+    e = sub.add_parser("export", help="write the gradebook's grades to a CSV")
     e.add_argument("--out", default="grades.csv")
-    for p in (a, e):
+    e.add_argument("--assignment", action="append",
+                   help="export this assignment only (repeat for several; default: all in the gradebook)")
+    e.add_argument("--layout", choices=LAYOUTS, default="long",
+                   help="long: a row per student and assignment, a column per graded cell (default); "
+                        "wide: a row per student; canvas, moodle: wide, in the columns of their grade imports")
+    for p in (r, i, f, a, e):
         p.add_argument("--root", default=".", help="the course directory (default: here)")
+    for p in (r, f, a, e):
+        p.add_argument("--db", help="gradebook URL (default: db_url of nbgrader_config.py, "
+                                    "else gradebook.db of the course)")
     args = parser.parse_args(argv)
-    if args.command == "export":
-        rows = export(args.root, args.out)
-        print(f"wrote {len(rows)} rows to {args.out}")
-        return 0
+    try:
+        if args.command == "export":
+            rows = export(args.root, args.out, args.db, args.assignment, args.layout)
+            print(f"wrote {len(rows)} rows to {args.out}")
+            return 0
+        if args.command == "register":
+            register(args.root, args.assignment, gradebook(args.root, args.db))
+            return 0
+        if args.command == "import":
+            from .collect import import_folder
+
+            import_folder(args.root, args.assignment, args.folder, args.force)
+            return 0
+        if args.command == "feedback":
+            from . import feedback
+
+            feedback.generate(args.root, args.assignment, gradebook(args.root, args.db))
+            return 0
+    except (ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     settings = Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                         limits=sandbox.Limits(memory=args.memory_mb * 1024**2), workers=args.workers)
     results = autograde(args.root, args.assignment, args.student, args.force, args.db, settings)

@@ -107,3 +107,68 @@ def test_normalising_joins_a_stream_split_in_two_but_keeps_its_text():
     assert build.normalise_notebook(a) == build.normalise_notebook(b)
     second["text"] = text[cut:] + "more"
     assert build.normalise_notebook(a) != build.normalise_notebook(b)
+
+
+def _copy_generated(root):
+    for folder in build.GENERATED:
+        shutil.copytree(harness.ROOT / folder, root / folder)
+    return root
+
+
+def test_an_answer_key_that_differs_only_in_what_varies_is_left_alone(tmp_path):
+    assignment = harness.assignments()[0]
+    built, committed = _copy_generated(tmp_path / "built"), _copy_generated(tmp_path / "committed")
+    (key,) = harness.notebooks(built / "solutions" / assignment)
+    nb = harness.load(key)
+    cell = next(c for c in nb["cells"] if any(o["output_type"] == "stream" for o in c.get("outputs", [])))
+    i = next(i for i, o in enumerate(cell["outputs"]) if o["output_type"] == "stream")
+    text = "".join(cell["outputs"][i]["text"]) if isinstance(cell["outputs"][i]["text"], list) else cell["outputs"][i]["text"]
+    cell["outputs"][i:i + 1] = [dict(cell["outputs"][i], text=text[:3]), dict(cell["outputs"][i], text=text[3:])]
+    nb["metadata"]["language_info"]["version"] = "3.11.99"
+    key.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    (release,) = harness.notebooks(built / "course" / assignment)
+    release.write_bytes(release.read_bytes() + b"\n")
+    (built / "course" / assignment / "new.txt").write_text("x")
+    (committed / "course" / assignment / "stray.txt").write_text("x")
+    before = {p: p.read_bytes() for p in (committed / "solutions").rglob("*") if p.is_file()}
+    for folder in build.GENERATED:
+        build._sync(built / folder / assignment, committed / folder / assignment, folder)
+    assert {p: p.read_bytes() for p in (committed / "solutions").rglob("*") if p.is_file()} == before
+    committed_release = committed / "course" / assignment / release.name
+    assert committed_release.read_bytes() == release.read_bytes(), "a changed release is written"
+    assert (committed / "course" / assignment / "new.txt").is_file()
+    assert not (committed / "course" / assignment / "stray.txt").exists()
+
+    cell["outputs"][i]["text"] = "a real change\n"
+    key.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    build._sync(built / "solutions" / assignment, committed / "solutions" / assignment, "solutions")
+    assert "a real change" in (committed / "solutions" / assignment / key.name).read_text(encoding="utf-8")
+
+
+def test_answer_keys_are_written_with_each_stream_in_one_output(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(1); print(2)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="w\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="3\n")]
+    nb.cells.append(cell)
+    path = tmp_path / "key.ipynb"
+    nbformat.write(nb, str(path))
+    build.canonical_streams(path)
+    outputs = nbformat.read(str(path), as_version=4).cells[0].outputs
+    assert [(o.name, o.text) for o in outputs] == [("stdout", "1\n2\n"), ("stderr", "w\n"), ("stdout", "3\n")]
+
+
+@pytest.mark.slow
+def test_building_an_unchanged_source_changes_no_file(tmp_path):
+    assignment = harness.assignments()[0]
+    root = _copy_generated(tmp_path / "repo")
+    shutil.copy2(harness.ROOT / "nbgrader_config.py", root)
+    shutil.copytree(harness.SOURCE, root / "source")
+    before = {p: p.read_bytes() for f in build.GENERATED for p in (root / f).rglob("*") if p.is_file()}
+    build.build(root, [assignment], source_root=root, log=lambda *_: None)
+    after = {p: p.read_bytes() for f in build.GENERATED for p in (root / f).rglob("*") if p.is_file()}
+    assert after == before
