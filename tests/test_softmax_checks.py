@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder import (check_cross_entropy, check_hand_step, check_last_layer_gradients, check_softmax,
+from autograder import (check_cross_entropy, check_hand_step, check_sgd_training, check_last_layer_gradients, check_softmax,
                         check_softmax_ce_backward, check_softmax_ce_forward, check_softmax_ce_gradient,
                         check_softmax_jacobian)
 from autograder.contract import REGISTRY
@@ -196,7 +196,8 @@ def test_a_student_that_changes_its_input_does_not_change_the_cases():
 
 
 @pytest.mark.parametrize("name", ["softmax", "softmax_jacobian", "cross_entropy", "softmax_ce_gradient",
-                                  "last_layer_gradients", "softmax_ce_forward", "softmax_ce_backward", "hand_step"])
+                                  "last_layer_gradients", "softmax_ce_forward", "softmax_ce_backward", "hand_step",
+                                  "sgd_training"])
 def test_cases_depend_on_the_parameters_only(name):
     check = REGISTRY[name]
     params = check.resolve({"seed": 5})
@@ -207,6 +208,8 @@ def test_cases_depend_on_the_parameters_only(name):
             same = a.data[key], b.data[key]
             if isinstance(same[0], list):  # the hand step's six arrays
                 assert all(np.array_equal(u, v) for u, v in zip(*same))
+            elif isinstance(same[0], dict):  # the training loop's data
+                assert all(np.array_equal(same[0][k], same[1][k]) for k in same[0])
             else:
                 assert np.array_equal(*same)
 
@@ -340,3 +343,16 @@ def test_a_later_exercise_runs_with_the_courses_softmax_in_place_of_the_students
     exec(code, namespace)
     check_last_layer_gradients(namespace["last"], seed=0)
     assert namespace["softmax"](np.ones((1, 2))).sum() == 0.0  # and it is given back afterwards
+
+
+def test_the_training_check_runs_the_loop_on_its_own_data_and_names_a_fixed_order():
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from exercises.nb05 import TRAIN
+
+    check_sgd_training(TRAIN.right["permutation, SGD"], seed=0)
+    message = _message(check_sgd_training, TRAIN.mistake("no shuffle")[0], seed=0)
+    assert EN["mistake.training_no_shuffle"] in message
+    with pytest.raises(ValueError):
+        check_sgd_training(TRAIN.right["permutation, SGD"], seed=0, epochs=1)

@@ -21,12 +21,15 @@ pytestmark = pytest.mark.slow
 
 CHECKS = {"softmax_test": "softmax", "cross_entropy_test": "cross_entropy", "sce_forward_test": "softmax_ce_forward",
           "sce_backward_test": "softmax_ce_backward", "last_layer_gradients_test": "last_layer_gradients",
-          "hand_step_test": "hand_step"}
+          "hand_step_test": "hand_step", "train_test": "sgd_training"}
 
 
 def _params(name, seed):
     """The check's parameters for this seed: sizes from 2 to 7, N != C."""
     n, c = 2 + seed % 6, 2 + (seed // 6) % 6
+    if name == "sgd_training":
+        return {"seed": seed, "n": 8 + seed % 8, "sizes": [2 + seed % 3, 2 + seed % 4, c], "epochs": 2 + seed % 2,
+                "lr": 0.1 + 0.1 * (seed % 5)}
     if name == "hand_step":
         sizes = [2 + seed % 4, 2 + (seed // 4) % 4, 2 + (seed // 16) % 4, c]
         return {"seed": seed, "n": n if n != c else n + 1, "sizes": sizes, "count": 1}

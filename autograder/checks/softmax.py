@@ -857,3 +857,138 @@ class HandStep(_Named):
 
 
 check_hand_step = register(HandStep)
+
+
+# -- the training loop ---------------------------------------------------------------------------
+
+DATA_NAMES = ("X_train", "y_train", "X_test", "y_test")
+
+
+@contextlib.contextmanager
+def _data_replaced(function, data):
+    """Within the block, the data names a student's loop reads from its globals are the check's."""
+    namespace = getattr(function, "__globals__", None)
+    saved = {}
+    if isinstance(namespace, dict):
+        for name, value in data.items():
+            saved[name] = namespace.get(name, _MISSING)
+            namespace[name] = value
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _MISSING:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
+_MISSING = object()
+
+
+def _small_net(sizes, seed):
+    model = library_layers.Sequential(library_layers.Linear(sizes[0], sizes[1], seed), library_layers.Sigmoid(),
+                                      library_layers.Linear(sizes[1], sizes[2], seed + 1))
+    for param, _ in model.parameters():  # non-zero biases, so that a bias left out shows
+        param += np.random.default_rng(seed + 2).normal(0.0, 0.3, param.shape)
+    return model
+
+
+def _reference_training(data, sizes, seed, epochs, lr, order="shuffle", record_first=True, batch="one"):
+    """(final parameters, history) of the course's loop, or of one known mistake in it."""
+    model, loss = _small_net(sizes, seed), _ReferenceLoss()
+    X, y, X_test, y_test = (data[k] for k in DATA_NAMES)
+    rng = np.random.default_rng(seed)
+    history = {"train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
+    fixed = rng.permutation(len(y)) if order == "once" else None
+    for epoch in range(epochs + 1):
+        if epoch > 0:
+            if batch == "all":
+                loss.forward(model.forward(X), y)
+                model.backward(loss.backward())
+                for param, grad in model.parameters():
+                    param -= lr * grad
+            else:
+                indices = {"shuffle": lambda: rng.permutation(len(y)), "none": lambda: np.arange(len(y)),
+                           "once": lambda: fixed}[order]()
+                for i in indices:
+                    loss.forward(model.forward(X[i:i + 1]), y[i:i + 1])
+                    model.backward(loss.backward())
+                    for param, grad in model.parameters():
+                        param -= lr * grad
+        if epoch > 0 or record_first:
+            for part, X_part, y_part in (("train", X, y), ("test", X_test, y_test)):
+                scores = model.forward(X_part)
+                history[part + "_loss"].append(loss.forward(scores, y_part))
+                history[part + "_acc"].append(float(np.mean(np.argmax(scores, axis=1) == y_part)))
+    return [p.copy() for p, _ in model.parameters()], history
+
+
+class SGDTraining(_Named):
+    """train(model, loss, epochs, lr, rng): one sample per step, a new order from rng every epoch, history of epochs + 1."""
+
+    name = "sgd_training"
+    what = "train(model, loss, epochs, lr, rng)"
+    defaults = {"seed": 0, "n": 12, "sizes": [4, 5, 3], "epochs": 2, "lr": 0.3}
+    delegation = ("backproplab.training.train", "backproplab.training.batches")
+
+    def cases(self, params):
+        sizes, n = [int(s) for s in params["sizes"]], int(params["n"])
+        if len(sizes) != 3 or min(sizes) < 2 or n < 8 or int(params["epochs"]) < 2:
+            # one epoch cannot tell a fresh order per epoch from one order for all, and with few samples
+            # two orders drawn in a row can coincide (1 in 4! for 4 samples, 1 in 8! for 8)
+            raise ValueError(f"sgd_training needs 3 sizes >= 2, n >= 8 and epochs >= 2; got {sizes}, n = {n}, "
+                             f"epochs = {params['epochs']}")
+        rng = np.random.default_rng([params["seed"], 5])
+        data = {"X_train": rng.normal(0.0, 1.0, (n, sizes[0])), "y_train": _labels(rng, n, sizes[-1]),
+                "X_test": rng.normal(0.0, 1.0, (n // 2, sizes[0])), "y_test": _labels(rng, n // 2, sizes[-1])}
+        label = text("check.case_training", sizes="-".join(map(str, sizes)), n=n, epochs=params["epochs"],
+                     lr=params["lr"], seed=params["seed"])
+        return [Case(label, {"data": data, "sizes": sizes, "epochs": int(params["epochs"]),
+                             "lr": float(params["lr"]), "seed": int(params["seed"])})]
+
+    def call(self, student, case):
+        d = case.data
+        model = _small_net(d["sizes"], d["seed"])
+        data = {k: v.copy() for k, v in d["data"].items()}
+        with _data_replaced(student, data):
+            history = student(model, _ReferenceLoss(), d["epochs"], d["lr"], np.random.default_rng(d["seed"]))
+        params = tuple(p.copy() for p, _ in model.parameters())
+        if not isinstance(history, dict):
+            return params, history
+        lists = tuple(np.asarray(history.get(k, []), dtype=np.float64)
+                      for k in ("train_loss", "test_loss", "train_acc", "test_acc"))
+        return params, lists
+
+    def judge(self, case, value, params):
+        d = case.data
+        got_params, lists = _unpack(value, 2, self.what)
+        expected_params, history = _reference_training(d["data"], d["sizes"], d["seed"], d["epochs"], d["lr"])
+        if not isinstance(lists, tuple) or len(lists) != 4:
+            raise Reject(text("check.training_history", what=self.what, count=d["epochs"] + 1, got=describe(lists)))
+        for key, got in zip(("train_loss", "test_loss", "train_acc", "test_acc"), lists):
+            if not (isinstance(got, np.ndarray) and got.shape == (d["epochs"] + 1,)):
+                raise Reject(text("check.training_history", what=self.what, count=d["epochs"] + 1,
+                                  got=f"{key}: {describe(got)}"))
+        variants = {"training_no_shuffle": {"order": "none"}, "training_order_once": {"order": "once"},
+                    "training_full_batch": {"batch": "all"}}
+        got_flat = np.concatenate([np.ravel(p) for p in got_params])
+        expected_flat = np.concatenate([np.ravel(p) for p in expected_params])
+        mistakes = {}
+        for key, how in variants.items():
+            flat = np.concatenate([np.ravel(p) for p in _reference_training(
+                d["data"], d["sizes"], d["seed"], d["epochs"], d["lr"], **how)[0]])
+            mistakes[key] = flat
+        start = np.concatenate([np.ravel(p) for p, _ in _small_net(d["sizes"], d["seed"]).parameters()])
+        mistakes["training_no_step"] = start
+        noise = 1e3 * numeric.EPS * (np.abs(expected_flat) + 1.0)  # the same steps in another order of sums
+        score = compare(got_flat, expected_flat, noise, what=text("check.training_params", what=self.what),
+                        mistakes=mistakes)
+        for key, got in zip(("train_loss", "test_loss", "train_acc", "test_acc"), lists):
+            expected = np.asarray(history[key])
+            score = max(score, compare(got, expected, 1e3 * numeric.EPS * (np.abs(expected) + 1.0),
+                                       what=f"{self.what} -> {key}"))
+        return score
+
+
+check_sgd_training = register(SGDTraining)

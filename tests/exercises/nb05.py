@@ -936,4 +936,82 @@ HAND_STEP = Exercise(
     },
 )
 
-EXERCISES = [SOFTMAX, CROSS_ENTROPY, SCE_FORWARD, SCE_BACKWARD, LAST_LAYER, HAND_STEP]
+
+# -- train(model, loss, epochs, lr, rng): SGD over the globals X_train, y_train, X_test, y_test ----------------
+
+def _training(order="shuffle", step=True, record_first=True, batch="one", returns="dict", manual=False, fancy=False):
+    """A training loop with the notebook's contract, or with one mistake; it reads the data from the globals."""
+    def train(model, loss, epochs, lr, rng):
+        from backproplab.layers import SGD
+
+        data = globals()
+        X, y, X_test, y_test = (data[k] for k in ("X_train", "y_train", "X_test", "y_test"))
+        optimizer = SGD(model.parameters(), lr=lr)
+        history = {"train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
+        fixed = rng.permutation(len(y)) if order == "once" else None
+        for epoch in range(epochs + 1):
+            if epoch > 0 and batch == "all":
+                loss.forward(model.forward(X), y)
+                model.backward(loss.backward())
+                optimizer.step()
+            elif epoch > 0:
+                if order == "shuffle":
+                    indices = rng.permutation(len(y))
+                elif order == "shuffle-in-place":
+                    indices = np.arange(len(y))
+                    rng.shuffle(indices)
+                elif order == "once":
+                    indices = fixed
+                else:
+                    indices = range(len(y))
+                for i in indices:
+                    sample = (X[[i]], y[[i]]) if fancy else (X[i:i + 1], y[i:i + 1])
+                    loss.forward(model.forward(sample[0]), sample[1])
+                    model.backward(loss.backward())
+                    if manual:
+                        for param, grad in model.parameters():
+                            param -= lr * grad
+                    elif step:
+                        optimizer.step()
+            if epoch > 0 or record_first:
+                for part, X_part, y_part in (("train", X, y), ("test", X_test, y_test)):
+                    scores = model.forward(X_part)
+                    history[part + "_loss"].append(loss.forward(scores, y_part))
+                    history[part + "_acc"].append(float(np.mean(np.argmax(scores, axis=1) == y_part)))
+        if returns == "none":
+            return None
+        if returns == "pairs":
+            return list(zip(history["train_loss"], history["train_acc"]))
+        return history
+    return train
+
+
+def _training_library(model, loss, epochs, lr, rng):
+    from backproplab import training
+
+    X, y = globals()["X_train"], globals()["y_train"]
+    result = training.train(model, loss, X, y, lr=lr, epochs=epochs, batch_size=1)
+    return {"train_loss": list(result.cost), "test_loss": list(result.cost), "train_acc": list(result.cost),
+            "test_acc": list(result.cost)}
+
+
+TRAIN = Exercise(
+    ASSIGNMENT, "train_test", "train",
+    wrong={
+        "no shuffle": (_training(order="none"), "the same order, 0 to N - 1, every epoch"),
+        "one order for every epoch": (_training(order="once"), "one random order was drawn and reused"),
+        "whole training set per step": (_training(batch="all"), "each step used the whole training set"),
+        "no optimizer step": (_training(step=False), "the parameters did not move"),
+        "no record before training": (_training(record_first=False), "one before training"),
+        "returns nothing": (_training(returns="none"), "should return the history"),
+        "returns pairs": (_training(returns="pairs"), "should return the history"),
+        "the library's train": (_training_library, "calls training.train"),
+    },
+    right={
+        "permutation, SGD": _training(),
+        "shuffled index array": _training(order="shuffle-in-place"),
+        "manual step, fancy indexing": _training(manual=True, fancy=True),
+    },
+)
+
+EXERCISES = [SOFTMAX, CROSS_ENTROPY, SCE_FORWARD, SCE_BACKWARD, LAST_LAYER, HAND_STEP, TRAIN]
