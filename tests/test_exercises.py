@@ -38,7 +38,7 @@ def test_correct_alternative_passes(folder, exercise, alternative):
 # Notebooks rebuilt so that the student builds (PEDAGOGY.md): every graded
 # cell has at least 8 wrong implementations, each with the message it must
 # get, and 3 right ones.
-NAMED = ("01-", "02-", "03-", "04-", "06-", "07-")
+NAMED = ("01-", "02-", "03-", "04-", "05-", "06-", "07-")
 
 
 def test_every_graded_test_cell_has_its_mutants():

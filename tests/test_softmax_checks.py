@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from autograder import (check_cross_entropy, check_last_layer_gradients, check_softmax, check_softmax_ce_gradient,
+from autograder import (check_cross_entropy, check_hand_step, check_sgd_training, check_last_layer_gradients, check_softmax,
+                        check_softmax_ce_backward, check_softmax_ce_forward, check_softmax_ce_gradient,
                         check_softmax_jacobian)
 from autograder.contract import REGISTRY
 from backproplab import layers
@@ -39,7 +40,7 @@ def _cross_entropy(p, y):
 
 
 def _fused(z, y):
-    dz = layers.softmax(z)
+    dz = _softmax(z)
     dz[np.arange(len(y)), y] -= 1
     return dz / len(y)
 
@@ -64,8 +65,38 @@ def test_softmax_check_rejects_the_naive_formula_on_large_logits():
     assert "Subtract each row's maximum" in message
 
 
-def test_softmax_check_accepts_one_max_for_the_whole_batch():
-    check_softmax(lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(axis=1, keepdims=True), seed=0)
+def test_softmax_check_names_the_batch_maximum_and_the_row_mean_on_rows_far_apart():
+    def shifted(shift):
+        def softmax(z):
+            e = np.exp(z - shift(z))
+            return e / e.sum(axis=1, keepdims=True)
+        return softmax
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        batch = _message(check_softmax, shifted(lambda z: z.max()), seed=0)
+        mean = _message(check_softmax, shifted(lambda z: z.mean(axis=1, keepdims=True)), seed=0)
+    assert EN["mistake.softmax_global_max"] in batch and "rows far apart" in batch
+    assert EN["mistake.softmax_row_mean"] in mean and "spread over 1600" in mean
+
+
+def test_softmax_check_names_in_place_changes_a_dropped_keepdims_and_float32():
+    def in_place(z):
+        z -= z.max(axis=1, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+    assert _start("check.changed_caller_input").format(what="softmax(z)") in _message(check_softmax, in_place, seed=0)
+    no_keepdims = lambda z: np.exp(z - z.max(axis=1, keepdims=True)) / np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1)
+    assert "keepdims=True" in _message(check_softmax, no_keepdims, seed=0)
+    for cast in (np.float32, np.float64):  # float32 arithmetic, returned as it is or cast back
+        assert "computes in float32" in _message(check_softmax, lambda z: _softmax(z.astype(np.float32)).astype(cast), seed=0)
+
+
+def test_cross_entropy_check_names_an_eps_inside_the_log():
+    def with_eps(p, y):
+        loss, dp = _cross_entropy(p + 1e-12, y)
+        return loss, dp
+
+    assert EN["mistake.ce_log_eps"].format(what="cross_entropy(p, y)") in _message(check_cross_entropy, with_eps, seed=0)
 
 
 def test_softmax_check_rejects_the_wrong_axis_and_says_rows_must_sum_to_one():
@@ -165,7 +196,8 @@ def test_a_student_that_changes_its_input_does_not_change_the_cases():
 
 
 @pytest.mark.parametrize("name", ["softmax", "softmax_jacobian", "cross_entropy", "softmax_ce_gradient",
-                                  "last_layer_gradients"])
+                                  "last_layer_gradients", "softmax_ce_forward", "softmax_ce_backward", "hand_step",
+                                  "sgd_training"])
 def test_cases_depend_on_the_parameters_only(name):
     check = REGISTRY[name]
     params = check.resolve({"seed": 5})
@@ -173,7 +205,13 @@ def test_cases_depend_on_the_parameters_only(name):
     assert [c.label for c in first] == [c.label for c in second]
     for a, b in zip(first, second):
         for key in a.data:
-            assert np.array_equal(a.data[key], b.data[key])
+            same = a.data[key], b.data[key]
+            if isinstance(same[0], list):  # the hand step's six arrays
+                assert all(np.array_equal(u, v) for u, v in zip(*same))
+            elif isinstance(same[0], dict):  # the training loop's data
+                assert all(np.array_equal(same[0][k], same[1][k]) for k in same[0])
+            else:
+                assert np.array_equal(*same)
 
 
 def test_the_verdict_is_recomputed_from_the_evidence():
@@ -229,3 +267,92 @@ def test_last_layer_check_wants_a_pair_and_refuses_square_weights():
         _message(check_last_layer_gradients, lambda a, W, b, y: _last(a, W, b, y)[0], seed=0)
     with pytest.raises(ValueError):
         check_last_layer_gradients(_last, seed=0, d=3, m=3)
+
+
+class _Loss:
+    def __init__(self):
+        self.p = None
+        self.y = None
+
+    def forward(self, z, y):
+        m = z.max(axis=1, keepdims=True)
+        log_p = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+        self.p, self.y = np.exp(log_p), y
+        return float(-log_p[np.arange(len(y)), y].mean())
+
+    def backward(self, dout=1.0):
+        dz = self.p.copy()
+        dz[np.arange(len(self.y)), self.y] -= 1.0
+        return dout * dz / len(self.y)
+
+
+def test_the_loss_module_is_graded_method_by_method(capsys):
+    check_softmax_ce_forward(_Loss, seed=0)
+    check_softmax_ce_backward(_Loss, seed=0)
+    assert capsys.readouterr().out.count("OK ") == 2
+
+    class LogOfSoftmax(_Loss):
+        def forward(self, z, y):
+            super().forward(z, y)
+            return float(-np.mean(np.log(self.p[np.arange(len(y)), y])))
+
+    class BrokenForward(_Loss):
+        def forward(self, z, y):
+            return 0.0
+
+    class SharedCache(_Loss):
+        def backward(self, dout=1.0):
+            self.p[np.arange(len(self.y)), self.y] -= 1.0
+            return dout * self.p / len(self.y)
+
+    with np.errstate(divide="ignore"):
+        assert EN["mistake.ce_log_underflow"] in _message(check_softmax_ce_forward, LogOfSoftmax, seed=0)
+    check_softmax_ce_backward(BrokenForward, seed=0)  # a broken forward never fails the backward
+    assert _start("check.sce_cache_changed").format(what="SoftmaxCrossEntropy.backward(dout)") in \
+        _message(check_softmax_ce_backward, SharedCache, seed=0)
+
+
+def _hand_step(params, x, y, lr):
+    W1, b1, W2, b2, W3, b3 = params
+    h1 = 1 / (1 + np.exp(-(x @ W1 + b1)))
+    h2 = 1 / (1 + np.exp(-(h1 @ W2 + b2)))
+    dz3 = _fused(h2 @ W3 + b3, y)
+    dz2 = dz3 @ W3.T * h2 * (1 - h2)
+    dz1 = dz2 @ W2.T * h1 * (1 - h1)
+    grads = [x.T @ dz1, dz1.sum(axis=0), h1.T @ dz2, dz2.sum(axis=0), h2.T @ dz3, dz3.sum(axis=0)]
+    return [w - lr * g for w, g in zip(params, grads)]
+
+
+def test_hand_step_check_passes_the_reference_and_names_a_climbing_step(capsys):
+    check_hand_step(_hand_step, seed=0)
+    check_hand_step(_hand_step, seed=4, n=2, sizes=[3, 5, 4, 3])
+    assert capsys.readouterr().out.count("OK ") == 2
+    climbing = lambda params, x, y, lr: _hand_step(params, x, y, -lr)
+    assert EN["mistake.hand_plus"] in _message(check_hand_step, climbing, seed=0)
+
+
+def test_a_later_exercise_runs_with_the_courses_softmax_in_place_of_the_students():
+    import types
+
+    namespace = {"np": np, "softmax": lambda z: np.zeros_like(z)}  # a wrong softmax of the student's
+    code = compile("def last(a, W, b, y):\n"
+                   "    dz = softmax(a @ W + b)\n"
+                   "    dz[np.arange(len(y)), y] -= 1\n"
+                   "    dz = dz / len(y)\n"
+                   "    return a.T @ dz, dz.sum(axis=0)\n", "<student>", "exec")
+    exec(code, namespace)
+    check_last_layer_gradients(namespace["last"], seed=0)
+    assert namespace["softmax"](np.ones((1, 2))).sum() == 0.0  # and it is given back afterwards
+
+
+def test_the_training_check_runs_the_loop_on_its_own_data_and_names_a_fixed_order():
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from exercises.nb05 import TRAIN
+
+    check_sgd_training(TRAIN.right["permutation, SGD"], seed=0)
+    message = _message(check_sgd_training, TRAIN.mistake("no shuffle")[0], seed=0)
+    assert EN["mistake.training_no_shuffle"] in message
+    with pytest.raises(ValueError):
+        check_sgd_training(TRAIN.right["permutation, SGD"], seed=0, epochs=1)
