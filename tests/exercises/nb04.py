@@ -178,6 +178,12 @@ class LinearForwardList(M.Linear):
         return (x @ self.params["W"] + self.params["b"]).tolist()
 
 
+class LinearWFirst(M.Linear):
+    def forward(self, x):
+        self.x = x
+        return (self.params["W"] @ x.T).T + self.params["b"]
+
+
 class LinearElementwise(M.Linear):
     # * instead of @: fails by broadcasting
     def forward(self, x):
@@ -192,7 +198,7 @@ LINEAR_FORWARD = Exercise(
         "W stored as (d_out, d_in)": (M.LinearTransposedParams, "self.params['W'] should have shape (5, 3)"),
         "no params dict": (M.LinearAttributes, "self.params"),
         "bias subtracted": (LinearBiasSubtracted, "bias is subtracted"),
-        "x W^T": (LinearWTransposedInForward, "raised ValueError"),
+        "x W^T": (LinearWTransposedInForward, "Which product of z and W has that shape"),
         "W^T x^T, output (M, N)": (LinearOutputTransposed, "transpose"),
         "float32 output": (LinearForwardFloat32, "float64"),
         "ReLU inside the linear layer": (LinearReLUInside, "entries are wrong"),
@@ -200,6 +206,7 @@ LINEAR_FORWARD = Exercise(
         "bias as a column": (LinearBiasAsColumn, "could not be broadcast"),
         "returns a list": (LinearForwardList, "should be a numpy array"),
         "x * W elementwise": (LinearElementwise, "raised ValueError"),
+        "W x^T": (LinearWFirst, "Which product of z and W has that shape"),
         "cache is the caller's z": (CacheNotCopied, "not a copy"),
         "nothing cached": (CacheForgotten, "left self.cache empty"),
         "calls the library's Linear": (ForwardDelegated, "calls Linear.forward"),
@@ -220,7 +227,7 @@ LINEAR_BACKWARD = Exercise(
         "forgotten bias gradient": (BiasForgotten, "db was never written"),
         "dW transposed, written in place": (DwTransposedInPlace, "dW = x^T dout"),
         "db over the wrong axis, in place": (DbWrongAxisInPlace, "axis 0"),
-        "dz = dout W (no transpose)": (M.LinearDzNoTranspose, "matmul"),
+        "dz = dout W (no transpose)": (M.LinearDzNoTranspose, "dout times W transposed, dout @ W.T"),
         "dW = dout^T x (transposed)": (M.LinearDwTransposed, "dW = x^T dout"),
         "dW divided by N": (M.LinearDwMean, "1/N"),
         "db is a mean": (M.LinearDbMean, "1/N"),
@@ -261,16 +268,35 @@ class NotebookSigmoid(Module):
 class SigmoidCachesInputNoCopy(Module):
     def forward(self, z):
         self.cache = z
-        return 1 / (1 + np.exp(-z))
+        return NotebookSigmoid().forward(z)
 
     def backward(self, dout):
-        s = 1 / (1 + np.exp(-self.cache))
+        s = NotebookSigmoid().forward(self.cache)
         return dout * s * (1 - s)
 
 
 class SigmoidForwardMissing(NotebookSigmoid):
     def forward(self, z):
         raise NotImplementedError()
+
+
+class NaiveSigmoid(NotebookSigmoid):
+    def forward(self, z):
+        self.cache = 1.0 / (1.0 + np.exp(-z))
+        return self.cache
+
+
+class WhereSigmoid(NotebookSigmoid):
+    # both branches are computed for every entry: exp overflows in the one not taken
+    def forward(self, z):
+        self.cache = np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))
+        return self.cache
+
+
+class ClippedSigmoid(NotebookSigmoid):
+    def forward(self, z):
+        self.cache = 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))
+        return self.cache
 
 
 SIGMOID = Exercise(
@@ -281,7 +307,9 @@ SIGMOID = Exercise(
         "ignores dout": (M.SigmoidIgnoresDout, "dout was ignored"),
         "sigmoid applied twice": (M.SigmoidTwice, "sigmoid was applied twice"),
         "sign flipped": (M.SigmoidSign, "sign"),
-        "s(1 + s)": (M.SigmoidOnePlus, "entries are wrong"),
+        "s(1 + s)": (M.SigmoidOnePlus, "s (1 + s); the derivative is s (1 - s)"),
+        "naive 1 / (1 + exp(-z))": (NaiveSigmoid, "exp(-|z|), which never overflows"),
+        "np.where of two naive branches": (WhereSigmoid, "np.where computes both of its branches"),
         "1 - s only": (M.SigmoidOneMinusOnly, "entries are wrong"),
         "changes its cache in backward": (M.SigmoidInPlaceCache, "twice with the same dout"),
         "overwrites the input in forward": (M.SigmoidInPlaceForward, "changed its input x"),
@@ -289,7 +317,7 @@ SIGMOID = Exercise(
         "caches the caller's z": (SigmoidCachesInputNoCopy, "not a copy"),
         "forward not written": (SigmoidForwardMissing, "NotImplementedError"),
     },
-    right={"the notebook's": NotebookSigmoid, **dict(M.RIGHT["sigmoid"])},
+    right={"the notebook's": NotebookSigmoid, "exp clipped to +-500": ClippedSigmoid, **dict(M.RIGHT["sigmoid"])},
 )
 
 
@@ -312,6 +340,16 @@ class TanhOnCachedInput(Module):
         return dout * (1 - self.cache**2)
 
 
+class TanhTwice(NotebookTanh):
+    def backward(self, dout):
+        return dout * (1.0 - np.tanh(self.cache) ** 2)
+
+
+class TanhCoshOfOutput(NotebookTanh):
+    def backward(self, dout):
+        return dout / np.cosh(self.cache) ** 2
+
+
 TANH = Exercise(
     ASSIGNMENT, "tanh_test", "Tanh",
     wrong={
@@ -321,7 +359,9 @@ TANH = Exercise(
         "ignores dout": (M.TanhIgnoresDout, "dout was ignored"),
         "tanh' = tanh": (M.TanhPrimeIsTanh, "tanh'(z) was taken as tanh(z)"),
         "sign flipped": (M.TanhSign, "sign"),
-        "1 + tanh^2": (M.TanhPlus, "entries are wrong"),
+        "1 + tanh^2": (M.TanhPlus, "1 + t**2; the derivative is 1 - t**2"),
+        "1 - tanh(out)**2, tanh twice": (TanhTwice, "tanh was applied twice"),
+        "1 / cosh(out)**2": (TanhCoshOfOutput, "tanh was applied twice"),
         "(1 - tanh)^2": (M.TanhSquaredWrong, "entries are wrong"),
         "factor two": (M.TanhFactorTwo, "factor of two"),
         "changes its cache in backward": (M.TanhInPlaceCache, "twice with the same dout"),
@@ -583,6 +623,13 @@ def _not_passed_on(layers, dout):
     return delta
 
 
+def _not_chained(layers, dout):
+    delta = dout
+    for layer in reversed(layers):
+        layer.backward(delta)
+    return delta
+
+
 def _returns_upstream(layers, dout):
     delta = dout
     for layer in reversed(layers):
@@ -650,12 +697,13 @@ def _bw_delegated(layers, dout):
 SEQUENTIAL_BACKWARD = Exercise(
     ASSIGNMENT, "sequential_backward_test", "Sequential",
     wrong={
-        "forward order": (_with_backward(_forward_order), "raised ValueError"),
-        "delta not passed on": (_with_backward(_not_passed_on), "raised ValueError"),
-        "returns the upstream gradient": (_with_backward(_returns_upstream), "returned an array of shape"),
-        "returns the first delta computed": (_with_backward(_returns_first_delta), "returned an array of shape"),
+        "forward order": (_with_backward(_forward_order), "the modules ran in forward order"),
+        "delta not passed on": (_with_backward(_not_passed_on), "received dout itself instead of the delta"),
+        "delta never assigned": (_with_backward(_not_chained), "received dout itself instead of the delta"),
+        "returns the upstream gradient": (_with_backward(_returns_upstream), "returned dout unchanged"),
+        "returns the first delta computed": (_with_backward(_returns_first_delta), "returned the first delta computed"),
         "stops before the first module": (_with_backward(_stops_early), "stopped before the first module"),
-        "skips the last module": (_with_backward(_skips_last), "raised ValueError"),
+        "skips the last module": (_with_backward(_skips_last), "or the last module skipped"),
         "starts from ones": (_with_backward(_starts_from_ones), "started from ones"),
         "skips the parameter gradients": (_with_backward(_skips_parameters), "backward was never called"),
         "returns every delta": (_with_backward(_returns_all_deltas), "tuple"),
@@ -789,6 +837,7 @@ SGD_STEP = Exercise(
         "index loop": _sgd(_index_loop),
     },
 )
+
 
 EXERCISES = [LINEAR_FORWARD, LINEAR_BACKWARD, SIGMOID, TANH, RELU, MSE, SEQUENTIAL_FORWARD, SEQUENTIAL_BACKWARD,
              SGD_STEP]
