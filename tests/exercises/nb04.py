@@ -463,9 +463,10 @@ class NotebookSequential(Module):
                 if modules[j] is module:
                     raise ValueError(text("layers.module_reused", module=repr(module), first=j, second=i))
         self.layers = list(modules)
-
-    def parameters(self):
-        return [pair for layer in self.layers for pair in layer.parameters()]
+        for i, layer in enumerate(self.layers):
+            for name in layer.params:
+                self.params[f"layers[{i}].{name}"] = layer.params[name]
+                self.grads[f"layers[{i}].{name}"] = layer.grads[name]
 
     def forward(self, z):
         for layer in self.layers:
@@ -839,5 +840,197 @@ SGD_STEP = Exercise(
 )
 
 
+# -- numerical_grads: central differences of f = sum(forward(z) * dout) -------------------------
+
+def _numgrad(difference="central", step=None, restore="old", params=True, use_dout=True):
+    """numerical_grads with one deliberate change (or none, with the defaults)."""
+    def numerical_grads(module, z, dout, h=1e-5):
+        hh = h if step is None else step
+
+        def f():
+            out = module.forward(z)
+            return np.sum(out * dout) if use_dout else np.sum(out)
+
+        grads = {}
+        tensors = [("z", z)] + (list(module.params.items()) if params else [])
+        for name, array in tensors:
+            grad = np.zeros_like(array)
+            for i in np.ndindex(array.shape):
+                old = array[i]
+                f0 = f()
+                array[i] = old + hh
+                f_plus = f()
+                array[i] = old - hh if restore != "arithmetic" else array[i] - 2 * hh
+                f_minus = f()
+                if restore == "old":
+                    array[i] = old
+                elif restore == "arithmetic":
+                    array[i] = array[i] + hh
+                grad[i] = {"central": (f_plus - f_minus) / (2 * hh), "forward": (f_plus - f0) / hh,
+                           "by h": (f_plus - f_minus) / hh, "sign": (f_minus - f_plus) / (2 * hh)}[difference]
+            grads[name] = grad
+        return grads
+    return numerical_grads
+
+
+def _numgrad_backward(module, z, dout, h=1e-5):
+    module.forward(z)
+    grads = {"z": module.backward(dout)}
+    grads.update({name: grad.copy() for name, grad in module.grads.items()})
+    return grads
+
+
+def _numgrad_list(module, z, dout, h=1e-5):
+    return list(_numgrad()(module, z, dout, h).values())
+
+
+def _numgrad_delegated(module, z, dout, h=1e-5):
+    from backproplab import numeric
+    grads = {"z": numeric.numerical_vjp(lambda v: module.forward(v), z, dout, h)}
+    for name, array in module.params.items():
+        def f(v, array=array):
+            old = array.copy()
+            array[...] = v
+            out = module.forward(z)
+            array[...] = old
+            return out
+        grads[name] = numeric.numerical_vjp(f, array.copy(), dout, h)
+    return grads
+
+
+def _numgrad_copies(module, z, dout, h=1e-5):
+    # nudges copies and rebinds them into params; the original arrays are put back at the end
+    grads = {}
+    for name in ["z"] + list(module.params):
+        original = z if name == "z" else module.params[name]
+        grad = np.zeros_like(original)
+        for i in np.ndindex(original.shape):
+            values = []
+            for sign in (1, -1):
+                nudged = original.copy()
+                nudged[i] += sign * h
+                if name == "z":
+                    values.append(np.sum(module.forward(nudged) * dout))
+                else:
+                    module.params[name] = nudged
+                    values.append(np.sum(module.forward(z) * dout))
+                    module.params[name] = original
+            grad[i] = (values[0] - values[1]) / (2 * h)
+        grads[name] = grad
+    return grads
+
+
+def _numgrad_flat(module, z, dout, h=1e-5):
+    grads = {}
+    for name, array in [("z", z)] + list(module.params.items()):
+        flat, grad = array.reshape(-1), np.zeros(array.size)  # a view: writing flat writes array
+        for k in range(array.size):
+            old = flat[k]
+            flat[k] = old + h
+            up = (module.forward(z) * dout).sum()
+            flat[k] = old - h
+            down = (module.forward(z) * dout).sum()
+            flat[k] = old
+            grad[k] = (up - down) / (2 * h)
+        grads[name] = grad.reshape(array.shape)
+    return grads
+
+
+NUMERICAL_GRADS = Exercise(
+    ASSIGNMENT, "numerical_grads_test", "numerical_grads",
+    wrong={
+        "one-sided (f(x + h) - f(x)) / h": (_numgrad("forward"), "one-sided difference (f(x + h) - f(x)) / h"),
+        "divided by h, not 2h": (_numgrad("by h"), "factor of two"),
+        "sign flipped": (_numgrad("sign"), "sign"),
+        "fixed step 1e-5": (_numgrad(step=1e-5), "the step h passed in was not used"),
+        "entries not put back": (_numgrad(restore="never"), "after nudging an entry, put its old value back"),
+        "put back by adding h again": (_numgrad(restore="arithmetic"), "adding h and then subtracting it rounds"),
+        "z only, no parameters": (_numgrad(params=False), "no gradient for the parameter 'W'"),
+        "f without dout": (_numgrad(use_dout=False), "entries are wrong"),
+        "the module's own backward": (_numgrad_backward, "not finite differences"),
+        "returns a list": (_numgrad_list, "should return a dict"),
+        "calls numeric.numerical_vjp": (_numgrad_delegated, "numerical_vjp"),
+    },
+    right={
+        "the notebook's": _numgrad(),
+        "nudged copies": _numgrad_copies,
+        "flat view": _numgrad_flat,
+    },
+)
+
+
+# -- fit: the training loop (graded with the library's SGD in place of the notebook's) -------------
+
+SGD = NotebookSGD  # the name fit uses; the check swaps in the library's
+
+
+def _fit(order="right"):
+    def fit(model, loss_fn, X, Y, lr, steps):
+        optimizer = SGD(model.parameters(), 0.05 if order == "fixed lr" else lr)
+        costs = []
+        count = steps - 1 if order == "one short" else steps
+        for k in range(count):
+            if order != "forward once" or k == 0:
+                cost = loss_fn.forward(model.forward(X), Y)
+            if order == "step first":
+                optimizer.step()
+            if order != "no backward":
+                model.backward(np.ones_like(Y) if order == "ones" else loss_fn.backward(1.0))
+            if order not in ("step first", "no step"):
+                optimizer.step()
+            if order == "after":
+                cost = loss_fn.forward(model.forward(X), Y)
+            costs.append(cost)
+        if order == "extra step":
+            loss_fn.forward(model.forward(X), Y)
+            model.backward(loss_fn.backward(1.0))
+            optimizer.step()
+        return costs[-1] if order == "last only" else costs
+    return fit
+
+
+def _fit_by_hand(model, loss_fn, X, Y, lr, steps):
+    costs = []
+    for _ in range(steps):
+        costs.append(loss_fn.forward(model.forward(X), Y))
+        model.backward(loss_fn.backward())
+        for param, grad in model.parameters():
+            param -= lr * grad
+    return costs
+
+
+def _fit_new_optimizer(model, loss_fn, X, Y, lr, steps):
+    costs = []
+    step = 0
+    while step < steps:
+        out = model.forward(X)
+        costs.append(loss_fn.forward(out, Y))
+        model.backward(loss_fn.backward(1.0))
+        SGD(model.parameters(), lr).step()
+        step += 1
+    return np.array(costs)
+
+
+FIT = Exercise(
+    ASSIGNMENT, "fit_test", "fit",
+    wrong={
+        "cost after the step": (_fit("after"), "the cost was computed after the step"),
+        "step before backward": (_fit("step first"), "optimizer.step() ran before the backward"),
+        "fixed learning rate": (_fit("fixed lr"), "the learning rate is fixed"),
+        "forward once": (_fit("forward once"), "forward ran once, before the loop"),
+        "backward from ones": (_fit("ones"), "model.backward was given ones"),
+        "no step": (_fit("no step"), "left every parameter where it was"),
+        "no backward": (_fit("no backward"), "left every parameter where it was"),
+        "one step short": (_fit("one short"), "costs for steps ="),
+        "an extra step after the loop": (_fit("extra step"), "one step too many"),
+        "returns the last cost": (_fit("last only"), "should return a list of"),
+    },
+    right={
+        "the notebook's": _fit(),
+        "update by hand": _fit_by_hand,
+        "new optimizer each step, while loop": _fit_new_optimizer,
+    },
+)
+
 EXERCISES = [LINEAR_FORWARD, LINEAR_BACKWARD, SIGMOID, TANH, RELU, MSE, SEQUENTIAL_FORWARD, SEQUENTIAL_BACKWARD,
-             SGD_STEP]
+             SGD_STEP, NUMERICAL_GRADS, FIT]
