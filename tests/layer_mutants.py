@@ -249,12 +249,18 @@ class LinearNumerical(Linear):
 
 # -- Sigmoid ------------------------------------------------------------------------------
 
+def _sigmoid(z):
+    """The sigmoid without overflow: the forward check also runs it at z = -800 and 800."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
 class Sigmoid:
     def __init__(self):
         self.params, self.grads = {}, {}
 
     def forward(self, z):
-        self.s = 1 / (1 + np.exp(-z))
+        self.s = _sigmoid(z)
         return self.s
 
     def backward(self, dout):
@@ -264,7 +270,7 @@ class Sigmoid:
 class SigmoidFromInput(Sigmoid):
     def forward(self, z):
         self.z = z
-        return 1 / (1 + np.exp(-z))
+        return _sigmoid(z)
 
     def backward(self, dout):
         s = 1 / (1 + np.exp(-self.z))
@@ -333,10 +339,7 @@ class SigmoidInPlaceCache(Sigmoid):
 class SigmoidInPlaceForward(Sigmoid):
     # computes in the input's memory: the caller's z is overwritten
     def forward(self, z):
-        np.negative(z, out=z)
-        np.exp(z, out=z)
-        z += 1
-        np.reciprocal(z, out=z)
+        z[...] = _sigmoid(z)
         self.s = z.copy()
         return self.s
 

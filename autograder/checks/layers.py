@@ -46,6 +46,7 @@ ELEMENTWISE_LIMIT = 2000  # tensors up to this many entries are checked entry by
 DIRECTIONS = 4  # random unit directions for larger tensors
 SPARES = 2  # extra draws that replace an inconclusive case
 SCALE = 2.5  # backward(SCALE * dout) must be SCALE * backward(dout)
+SIGMOID_FAR = 800.0  # the sigmoid's forward is also run at -800 and 800, where a naive exp(-z) overflows
 
 LAYERS = {
     "linear": ("Linear", layers.Linear),
@@ -492,12 +493,26 @@ class LayerForward(_LayerCheck):
     def spares(self, params):
         return []  # a forward value has no kink to cross
 
+    def _case_data(self, params, index):
+        data = super()._case_data(params, index)
+        if data["kind"] == "sigmoid" and data["x"].size >= 2:  # exp(-z) overflows there unless written stably
+            data["x"] = data["x"].copy()
+            data["x"].flat[0], data["x"].flat[-1] = -SIGMOID_FAR, SIGMOID_FAR
+        return data
+
+    def _judge_record(self, case, record, params):
+        try:
+            return super()._judge_record(case, record, params)
+        except Reject as why:
+            raise Reject(str(why) + _raised_hint(record, case.data, "forward")) from None
+
     def call(self, student, case):
         data = case.data
         obj = _build(student, data["kind"], data["d"], data["m"])
         _set_params(obj, data["kind"], data["W"], data["b"])
         x = data["x"].copy()
-        out = obj.forward(x)
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            out = obj.forward(x)
         shape = (data["n"], data["m"])
         us_out = _directions(data["seed"], data["index"], "out", shape)
         us_x = _directions(data["seed"], data["index"], "x", x.shape)
@@ -545,7 +560,8 @@ def _forward_mistakes(kind, data):
     if kind == "linear":
         return {"layer_linear_no_bias": x @ W, "layer_linear_bias_subtracted": x @ W - b}
     if kind == "sigmoid":
-        return {"layer_sigmoid_sign": 1.0 / (1.0 + np.exp(x)), "layer_sigmoid_no_one": np.exp(x)}
+        with np.errstate(over="ignore"):
+            return {"layer_sigmoid_sign": 1.0 / (1.0 + np.exp(x)), "layer_sigmoid_no_one": np.exp(x)}
     if kind == "tanh":
         return {"layer_tanh_is_sigmoid": 1.0 / (1.0 + np.exp(-x))}
     if kind == "relu":
@@ -581,7 +597,8 @@ class LayerBackward(_LayerCheck):
         try:
             return super()._judge_record(case, record, params)
         except Reject as why:
-            raise Reject(str(why) + _broadcast_hint(record, case.data)) from None
+            raise Reject(str(why) + _broadcast_hint(record, case.data) + _raised_hint(record, case.data, "backward")) \
+                from None
 
     def _us(self, data, name, shape):
         return _directions(data["seed"], data["index"], name, shape) if _large(shape) else None
@@ -717,6 +734,25 @@ def _broadcast_hint(record, data):
     return "\n" + text("check.layer_hint_into", got=got, into=into) + said if said else ""
 
 
+def _raised_hint(record, data, method):
+    """For an exception of the student's: a matmul with mismatched shapes (linear), an overflow (sigmoid)."""
+    try:
+        value = evidence.decode(record)
+    except evidence.MalformedEvidence:
+        return ""
+    if not isinstance(value, evidence.Raised):
+        return ""
+    message = value.message or ""
+    n, d, m = data["n"], data["d"], data["m"]
+    if data["kind"] == "linear" and value.type == "ValueError" and "matmul" in message:
+        if method == "forward":
+            return "\n" + text("check.layer_hint_matmul_forward", n=n, d=d, m=m)
+        return "\n" + text("check.layer_hint_matmul_backward", n=n, d=d, m=m)
+    if data["kind"] == "sigmoid" and value.type == "FloatingPointError":
+        return "\n" + text("check.layer_hint_sigmoid_overflow", far=SIGMOID_FAR)
+    return ""
+
+
 def _backward_mistakes(kind, data, out, dz):
     """{tensor: {mistake key: what that mistake gives}} for the judged tensors."""
     x, W, dout = data["x"], data["W"], data["dout"]
@@ -732,11 +768,12 @@ def _backward_mistakes(kind, data, out, dz):
         s, ss = out, layers.Sigmoid().forward(out)
         return {"dz": {"layer_ignored_upstream": s * (1 - s), "layer_sigmoid_prime_is_sigma": dout * s,
                        "layer_sigmoid_formula_on_input": dout * x * (1 - x),
-                       "layer_sigmoid_of_output": dout * ss * (1 - ss)}}
+                       "layer_sigmoid_of_output": dout * ss * (1 - ss), "layer_sigmoid_plus": dout * s * (1 + s)}}
     if kind == "tanh":
         t = out
         return {"dz": {"layer_ignored_upstream": 1 - t**2, "layer_tanh_not_squared": dout * (1 - t),
-                       "layer_tanh_formula_on_input": dout * (1 - x**2), "layer_tanh_prime_is_tanh": dout * t}}
+                       "layer_tanh_formula_on_input": dout * (1 - x**2), "layer_tanh_prime_is_tanh": dout * t,
+                       "layer_tanh_of_output": dout * (1 - np.tanh(t)**2), "layer_tanh_plus": dout * (1 + t**2)}}
     if kind == "relu":
         return {"dz": {"layer_ignored_upstream": (x > 0).astype(float), "layer_relu_passes_everything": dout,
                        "layer_relu_inverted_mask": np.where(x < 0, dout, 0.0),

@@ -31,6 +31,7 @@ from backproplab import layers as L
 from backproplab import numeric
 from backproplab.messages import text
 
+from .. import evidence
 from ..contract import Case, Check, Reject, describe, register, reject_unless_array
 from ..diagnose import compare
 from .finite_differences import DIFFERENTIATORS
@@ -224,9 +225,17 @@ class SequentialBackward(_StackCheck):
             delta = dout.copy()
             for layer in reversed(stale_modules[1:]):
                 delta = layer.backward(delta)
+            hint = ""
+            last = stale_modules[-1].backward(dout.copy())
             if first.shape == delta.shape and np.allclose(first, delta, rtol=1e-9, atol=1e-12):
+                hint = text("mistake.seq_stopped_early")
+            elif first.shape == dout.shape and np.array_equal(first, dout):
+                hint = text("mistake.seq_returned_dout")
+            elif first.shape == last.shape and np.allclose(first, last, rtol=1e-9, atol=1e-12):
+                hint = text("mistake.seq_returned_first_delta")
+            if hint:
                 raise Reject(text("check.wrong_shape", what=self.what, expected=x.shape, got=first.shape,
-                                  hint=" " + text("mistake.seq_stopped_early")))
+                                  hint=" " + hint))
             stale_modules = self._stale_modules(case)
         dz = reject_unless_array(first, x.shape, self.what)
         expected, noise = numeric.numerical_vjp(lambda v: _forward(kinds, weights, v), x, dout, with_noise=True)
@@ -246,6 +255,39 @@ class SequentialBackward(_StackCheck):
             stale = stale_modules[i].grads[name]
             worst = max(worst, compare(got, expected, noise, what=what, mistakes={"seq_stale_grads": stale}))
         return worst
+
+    def _judge_record(self, case, record, params):
+        try:
+            return super()._judge_record(case, record, params)
+        except Reject as why:
+            raise Reject(str(why) + self._raised_hint(case, record)) from None
+
+    def _raised_hint(self, case, record):
+        """For a backward that raised: the usual wrong loop that raises the same error, named."""
+        try:
+            value = evidence.decode(record)
+        except evidence.MalformedEvidence:
+            return ""
+        if not isinstance(value, evidence.Raised):
+            return ""
+        dout = case.data["dout"]
+
+        def forward_order(layers):
+            delta = dout.copy()
+            for layer in layers:
+                delta = layer.backward(delta)
+
+        def same_dout(layers):
+            for layer in reversed(layers):
+                layer.backward(dout.copy())
+
+        for key, loop in (("mistake.seq_not_reversed", forward_order), ("mistake.seq_same_dout", same_dout)):
+            try:
+                loop(self._stale_modules(case))
+            except Exception as error:  # the reference modules refuse a delta of the wrong shape
+                if type(error).__name__ == value.type and str(error)[:200] == (value.message or "")[:200]:
+                    return "\n" + text(key)
+        return ""
 
     def _mistakes(self, kinds, weights, x, dout):
         """What the usual wrong loops return for dL/dz, where they return the right shape."""

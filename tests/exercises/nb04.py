@@ -178,6 +178,12 @@ class LinearForwardList(M.Linear):
         return (x @ self.params["W"] + self.params["b"]).tolist()
 
 
+class LinearWFirst(M.Linear):
+    def forward(self, x):
+        self.x = x
+        return (self.params["W"] @ x.T).T + self.params["b"]
+
+
 class LinearElementwise(M.Linear):
     # * instead of @: fails by broadcasting
     def forward(self, x):
@@ -192,7 +198,7 @@ LINEAR_FORWARD = Exercise(
         "W stored as (d_out, d_in)": (M.LinearTransposedParams, "self.params['W'] should have shape (5, 3)"),
         "no params dict": (M.LinearAttributes, "self.params"),
         "bias subtracted": (LinearBiasSubtracted, "bias is subtracted"),
-        "x W^T": (LinearWTransposedInForward, "raised ValueError"),
+        "x W^T": (LinearWTransposedInForward, "Which product of z and W has that shape"),
         "W^T x^T, output (M, N)": (LinearOutputTransposed, "transpose"),
         "float32 output": (LinearForwardFloat32, "float64"),
         "ReLU inside the linear layer": (LinearReLUInside, "entries are wrong"),
@@ -200,6 +206,7 @@ LINEAR_FORWARD = Exercise(
         "bias as a column": (LinearBiasAsColumn, "could not be broadcast"),
         "returns a list": (LinearForwardList, "should be a numpy array"),
         "x * W elementwise": (LinearElementwise, "raised ValueError"),
+        "W x^T": (LinearWFirst, "Which product of z and W has that shape"),
         "cache is the caller's z": (CacheNotCopied, "not a copy"),
         "nothing cached": (CacheForgotten, "left self.cache empty"),
         "calls the library's Linear": (ForwardDelegated, "calls Linear.forward"),
@@ -220,7 +227,7 @@ LINEAR_BACKWARD = Exercise(
         "forgotten bias gradient": (BiasForgotten, "db was never written"),
         "dW transposed, written in place": (DwTransposedInPlace, "dW = x^T dout"),
         "db over the wrong axis, in place": (DbWrongAxisInPlace, "axis 0"),
-        "dz = dout W (no transpose)": (M.LinearDzNoTranspose, "matmul"),
+        "dz = dout W (no transpose)": (M.LinearDzNoTranspose, "dout times W transposed, dout @ W.T"),
         "dW = dout^T x (transposed)": (M.LinearDwTransposed, "dW = x^T dout"),
         "dW divided by N": (M.LinearDwMean, "1/N"),
         "db is a mean": (M.LinearDbMean, "1/N"),
@@ -261,16 +268,35 @@ class NotebookSigmoid(Module):
 class SigmoidCachesInputNoCopy(Module):
     def forward(self, z):
         self.cache = z
-        return 1 / (1 + np.exp(-z))
+        return NotebookSigmoid().forward(z)
 
     def backward(self, dout):
-        s = 1 / (1 + np.exp(-self.cache))
+        s = NotebookSigmoid().forward(self.cache)
         return dout * s * (1 - s)
 
 
 class SigmoidForwardMissing(NotebookSigmoid):
     def forward(self, z):
         raise NotImplementedError()
+
+
+class NaiveSigmoid(NotebookSigmoid):
+    def forward(self, z):
+        self.cache = 1.0 / (1.0 + np.exp(-z))
+        return self.cache
+
+
+class WhereSigmoid(NotebookSigmoid):
+    # both branches are computed for every entry: exp overflows in the one not taken
+    def forward(self, z):
+        self.cache = np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))
+        return self.cache
+
+
+class ClippedSigmoid(NotebookSigmoid):
+    def forward(self, z):
+        self.cache = 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))
+        return self.cache
 
 
 SIGMOID = Exercise(
@@ -281,7 +307,9 @@ SIGMOID = Exercise(
         "ignores dout": (M.SigmoidIgnoresDout, "dout was ignored"),
         "sigmoid applied twice": (M.SigmoidTwice, "sigmoid was applied twice"),
         "sign flipped": (M.SigmoidSign, "sign"),
-        "s(1 + s)": (M.SigmoidOnePlus, "entries are wrong"),
+        "s(1 + s)": (M.SigmoidOnePlus, "s (1 + s); the derivative is s (1 - s)"),
+        "naive 1 / (1 + exp(-z))": (NaiveSigmoid, "exp(-|z|), which never overflows"),
+        "np.where of two naive branches": (WhereSigmoid, "np.where computes both of its branches"),
         "1 - s only": (M.SigmoidOneMinusOnly, "entries are wrong"),
         "changes its cache in backward": (M.SigmoidInPlaceCache, "twice with the same dout"),
         "overwrites the input in forward": (M.SigmoidInPlaceForward, "changed its input x"),
@@ -289,7 +317,7 @@ SIGMOID = Exercise(
         "caches the caller's z": (SigmoidCachesInputNoCopy, "not a copy"),
         "forward not written": (SigmoidForwardMissing, "NotImplementedError"),
     },
-    right={"the notebook's": NotebookSigmoid, **dict(M.RIGHT["sigmoid"])},
+    right={"the notebook's": NotebookSigmoid, "exp clipped to +-500": ClippedSigmoid, **dict(M.RIGHT["sigmoid"])},
 )
 
 
@@ -312,6 +340,16 @@ class TanhOnCachedInput(Module):
         return dout * (1 - self.cache**2)
 
 
+class TanhTwice(NotebookTanh):
+    def backward(self, dout):
+        return dout * (1.0 - np.tanh(self.cache) ** 2)
+
+
+class TanhCoshOfOutput(NotebookTanh):
+    def backward(self, dout):
+        return dout / np.cosh(self.cache) ** 2
+
+
 TANH = Exercise(
     ASSIGNMENT, "tanh_test", "Tanh",
     wrong={
@@ -321,7 +359,9 @@ TANH = Exercise(
         "ignores dout": (M.TanhIgnoresDout, "dout was ignored"),
         "tanh' = tanh": (M.TanhPrimeIsTanh, "tanh'(z) was taken as tanh(z)"),
         "sign flipped": (M.TanhSign, "sign"),
-        "1 + tanh^2": (M.TanhPlus, "entries are wrong"),
+        "1 + tanh^2": (M.TanhPlus, "1 + t**2; the derivative is 1 - t**2"),
+        "1 - tanh(out)**2, tanh twice": (TanhTwice, "tanh was applied twice"),
+        "1 / cosh(out)**2": (TanhCoshOfOutput, "tanh was applied twice"),
         "(1 - tanh)^2": (M.TanhSquaredWrong, "entries are wrong"),
         "factor two": (M.TanhFactorTwo, "factor of two"),
         "changes its cache in backward": (M.TanhInPlaceCache, "twice with the same dout"),
@@ -423,9 +463,10 @@ class NotebookSequential(Module):
                 if modules[j] is module:
                     raise ValueError(text("layers.module_reused", module=repr(module), first=j, second=i))
         self.layers = list(modules)
-
-    def parameters(self):
-        return [pair for layer in self.layers for pair in layer.parameters()]
+        for i, layer in enumerate(self.layers):
+            for name in layer.params:
+                self.params[f"layers[{i}].{name}"] = layer.params[name]
+                self.grads[f"layers[{i}].{name}"] = layer.grads[name]
 
     def forward(self, z):
         for layer in self.layers:
@@ -583,6 +624,13 @@ def _not_passed_on(layers, dout):
     return delta
 
 
+def _not_chained(layers, dout):
+    delta = dout
+    for layer in reversed(layers):
+        layer.backward(delta)
+    return delta
+
+
 def _returns_upstream(layers, dout):
     delta = dout
     for layer in reversed(layers):
@@ -650,12 +698,13 @@ def _bw_delegated(layers, dout):
 SEQUENTIAL_BACKWARD = Exercise(
     ASSIGNMENT, "sequential_backward_test", "Sequential",
     wrong={
-        "forward order": (_with_backward(_forward_order), "raised ValueError"),
-        "delta not passed on": (_with_backward(_not_passed_on), "raised ValueError"),
-        "returns the upstream gradient": (_with_backward(_returns_upstream), "returned an array of shape"),
-        "returns the first delta computed": (_with_backward(_returns_first_delta), "returned an array of shape"),
+        "forward order": (_with_backward(_forward_order), "the modules ran in forward order"),
+        "delta not passed on": (_with_backward(_not_passed_on), "received dout itself instead of the delta"),
+        "delta never assigned": (_with_backward(_not_chained), "received dout itself instead of the delta"),
+        "returns the upstream gradient": (_with_backward(_returns_upstream), "returned dout unchanged"),
+        "returns the first delta computed": (_with_backward(_returns_first_delta), "returned the first delta computed"),
         "stops before the first module": (_with_backward(_stops_early), "stopped before the first module"),
-        "skips the last module": (_with_backward(_skips_last), "raised ValueError"),
+        "skips the last module": (_with_backward(_skips_last), "or the last module skipped"),
         "starts from ones": (_with_backward(_starts_from_ones), "started from ones"),
         "skips the parameter gradients": (_with_backward(_skips_parameters), "backward was never called"),
         "returns every delta": (_with_backward(_returns_all_deltas), "tuple"),
@@ -790,5 +839,198 @@ SGD_STEP = Exercise(
     },
 )
 
+
+# -- numerical_grads: central differences of f = sum(forward(z) * dout) -------------------------
+
+def _numgrad(difference="central", step=None, restore="old", params=True, use_dout=True):
+    """numerical_grads with one deliberate change (or none, with the defaults)."""
+    def numerical_grads(module, z, dout, h=1e-5):
+        hh = h if step is None else step
+
+        def f():
+            out = module.forward(z)
+            return np.sum(out * dout) if use_dout else np.sum(out)
+
+        grads = {}
+        tensors = [("z", z)] + (list(module.params.items()) if params else [])
+        for name, array in tensors:
+            grad = np.zeros_like(array)
+            for i in np.ndindex(array.shape):
+                old = array[i]
+                f0 = f()
+                array[i] = old + hh
+                f_plus = f()
+                array[i] = old - hh if restore != "arithmetic" else array[i] - 2 * hh
+                f_minus = f()
+                if restore == "old":
+                    array[i] = old
+                elif restore == "arithmetic":
+                    array[i] = array[i] + hh
+                grad[i] = {"central": (f_plus - f_minus) / (2 * hh), "forward": (f_plus - f0) / hh,
+                           "by h": (f_plus - f_minus) / hh, "sign": (f_minus - f_plus) / (2 * hh)}[difference]
+            grads[name] = grad
+        return grads
+    return numerical_grads
+
+
+def _numgrad_backward(module, z, dout, h=1e-5):
+    module.forward(z)
+    grads = {"z": module.backward(dout)}
+    grads.update({name: grad.copy() for name, grad in module.grads.items()})
+    return grads
+
+
+def _numgrad_list(module, z, dout, h=1e-5):
+    return list(_numgrad()(module, z, dout, h).values())
+
+
+def _numgrad_delegated(module, z, dout, h=1e-5):
+    from backproplab import numeric
+    grads = {"z": numeric.numerical_vjp(lambda v: module.forward(v), z, dout, h)}
+    for name, array in module.params.items():
+        def f(v, array=array):
+            old = array.copy()
+            array[...] = v
+            out = module.forward(z)
+            array[...] = old
+            return out
+        grads[name] = numeric.numerical_vjp(f, array.copy(), dout, h)
+    return grads
+
+
+def _numgrad_copies(module, z, dout, h=1e-5):
+    # nudges copies and rebinds them into params; the original arrays are put back at the end
+    grads = {}
+    for name in ["z"] + list(module.params):
+        original = z if name == "z" else module.params[name]
+        grad = np.zeros_like(original)
+        for i in np.ndindex(original.shape):
+            values = []
+            for sign in (1, -1):
+                nudged = original.copy()
+                nudged[i] += sign * h
+                if name == "z":
+                    values.append(np.sum(module.forward(nudged) * dout))
+                else:
+                    module.params[name] = nudged
+                    values.append(np.sum(module.forward(z) * dout))
+                    module.params[name] = original
+            grad[i] = (values[0] - values[1]) / (2 * h)
+        grads[name] = grad
+    return grads
+
+
+def _numgrad_flat(module, z, dout, h=1e-5):
+    grads = {}
+    for name, array in [("z", z)] + list(module.params.items()):
+        flat, grad = array.reshape(-1), np.zeros(array.size)  # a view: writing flat writes array
+        for k in range(array.size):
+            old = flat[k]
+            flat[k] = old + h
+            up = (module.forward(z) * dout).sum()
+            flat[k] = old - h
+            down = (module.forward(z) * dout).sum()
+            flat[k] = old
+            grad[k] = (up - down) / (2 * h)
+        grads[name] = grad.reshape(array.shape)
+    return grads
+
+
+NUMERICAL_GRADS = Exercise(
+    ASSIGNMENT, "numerical_grads_test", "numerical_grads",
+    wrong={
+        "one-sided (f(x + h) - f(x)) / h": (_numgrad("forward"), "one-sided difference (f(x + h) - f(x)) / h"),
+        "divided by h, not 2h": (_numgrad("by h"), "factor of two"),
+        "sign flipped": (_numgrad("sign"), "sign"),
+        "fixed step 1e-5": (_numgrad(step=1e-5), "the step h passed in was not used"),
+        "entries not put back": (_numgrad(restore="never"), "after nudging an entry, put its old value back"),
+        "put back by adding h again": (_numgrad(restore="arithmetic"), "adding h and then subtracting it rounds"),
+        "z only, no parameters": (_numgrad(params=False), "no gradient for the parameter 'W'"),
+        "f without dout": (_numgrad(use_dout=False), "entries are wrong"),
+        "the module's own backward": (_numgrad_backward, "not finite differences"),
+        "returns a list": (_numgrad_list, "should return a dict"),
+        "calls numeric.numerical_vjp": (_numgrad_delegated, "numerical_vjp"),
+    },
+    right={
+        "the notebook's": _numgrad(),
+        "nudged copies": _numgrad_copies,
+        "flat view": _numgrad_flat,
+    },
+)
+
+
+# -- fit: the training loop (graded with the library's SGD in place of the notebook's) -------------
+
+SGD = NotebookSGD  # the name fit uses; the check swaps in the library's
+
+
+def _fit(order="right"):
+    def fit(model, loss_fn, X, Y, lr, steps):
+        optimizer = SGD(model.parameters(), 0.05 if order == "fixed lr" else lr)
+        costs = []
+        count = steps - 1 if order == "one short" else steps
+        for k in range(count):
+            if order != "forward once" or k == 0:
+                cost = loss_fn.forward(model.forward(X), Y)
+            if order == "step first":
+                optimizer.step()
+            if order != "no backward":
+                model.backward(np.ones_like(Y) if order == "ones" else loss_fn.backward(1.0))
+            if order not in ("step first", "no step"):
+                optimizer.step()
+            if order == "after":
+                cost = loss_fn.forward(model.forward(X), Y)
+            costs.append(cost)
+        if order == "extra step":
+            loss_fn.forward(model.forward(X), Y)
+            model.backward(loss_fn.backward(1.0))
+            optimizer.step()
+        return costs[-1] if order == "last only" else costs
+    return fit
+
+
+def _fit_by_hand(model, loss_fn, X, Y, lr, steps):
+    costs = []
+    for _ in range(steps):
+        costs.append(loss_fn.forward(model.forward(X), Y))
+        model.backward(loss_fn.backward())
+        for param, grad in model.parameters():
+            param -= lr * grad
+    return costs
+
+
+def _fit_new_optimizer(model, loss_fn, X, Y, lr, steps):
+    costs = []
+    step = 0
+    while step < steps:
+        out = model.forward(X)
+        costs.append(loss_fn.forward(out, Y))
+        model.backward(loss_fn.backward(1.0))
+        SGD(model.parameters(), lr).step()
+        step += 1
+    return np.array(costs)
+
+
+FIT = Exercise(
+    ASSIGNMENT, "fit_test", "fit",
+    wrong={
+        "cost after the step": (_fit("after"), "the cost was computed after the step"),
+        "step before backward": (_fit("step first"), "optimizer.step() ran before the backward"),
+        "fixed learning rate": (_fit("fixed lr"), "the learning rate is fixed"),
+        "forward once": (_fit("forward once"), "forward ran once, before the loop"),
+        "backward from ones": (_fit("ones"), "model.backward was given ones"),
+        "no step": (_fit("no step"), "left every parameter where it was"),
+        "no backward": (_fit("no backward"), "left every parameter where it was"),
+        "one step short": (_fit("one short"), "costs for steps ="),
+        "an extra step after the loop": (_fit("extra step"), "one step too many"),
+        "returns the last cost": (_fit("last only"), "should return a list of"),
+    },
+    right={
+        "the notebook's": _fit(),
+        "update by hand": _fit_by_hand,
+        "new optimizer each step, while loop": _fit_new_optimizer,
+    },
+)
+
 EXERCISES = [LINEAR_FORWARD, LINEAR_BACKWARD, SIGMOID, TANH, RELU, MSE, SEQUENTIAL_FORWARD, SEQUENTIAL_BACKWARD,
-             SGD_STEP]
+             SGD_STEP, NUMERICAL_GRADS, FIT]
