@@ -57,3 +57,16 @@ def test_no_key_is_written_twice_in_a_catalogue():
             keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
             twice = sorted({k for k in keys if keys.count(k) > 1})
             assert not twice, f"written twice (the later silently wins): {twice}"
+
+
+def test_no_key_is_written_twice():
+    """A key written twice in a catalogue silently keeps only its last sentence."""
+    import ast
+    import collections
+
+    tree = ast.parse((ROOT / "backproplab" / "messages.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            twice = sorted(k for k, n in collections.Counter(keys).items() if n > 1)
+            assert not twice, f"keys written twice in one catalogue (line {node.lineno}): {twice}"
