@@ -14,7 +14,8 @@ import hostile
 from autograder import grade
 
 pytestmark = pytest.mark.slow
-SETTINGS = grade.Settings(cell_timeout=20, notebook_timeout=240, workers=2)
+# The default cell limit: 300 forks of a kernel take 10 s on a busy 2-core machine (load 8), more with two at once
+SETTINGS = grade.Settings(cell_timeout=60, notebook_timeout=300, workers=2)
 
 
 @pytest.fixture(scope="module")
