@@ -2,19 +2,23 @@
 
 What it adds to ``nbgrader autograde``:
 
-- **Verdicts outside the student's kernel.** Each submission is autograded by
-  nbgrader in grading mode, so that the checks record their evidence; the
-  score that counts is then recomputed here, in the grader's own process, from
-  the test cells of the master (trusted) and the evidence in the graded
+- **Verdicts outside the student's kernel.** nbgrader's bookkeeping (the
+  sanitizing of each notebook, its locked and test cells restored from the
+  gradebook, the limits on outputs) runs here with nbgrader's own
+  preprocessors; the checks record their evidence in grading mode; the score
+  that counts is recomputed here, in the grader's own process, from the test
+  cells of the gradebook (trusted) and the evidence in the executed
   notebook's outputs (untrusted, read as data). Where the notebook's own run
   and the evidence disagree, or the code touches the machinery (input
   transformers, exception handlers, sys.modules, the checks), the submission
   is flagged.
-- **Isolation and limits.** Each submission is graded in a working copy that
-  holds only its own notebooks and a gradebook with the assignment alone,
-  inside :mod:`autograder.sandbox` (no network, the course folder hidden,
-  memory, CPU, file-size and process limits, an unprivileged user), with a
-  time limit per cell and per notebook.
+- **Only the kernel in the sandbox.** The notebook's execution alone
+  (:mod:`autograder.run_notebook`: nbclient and the kernel) runs inside
+  :mod:`autograder.sandbox` (bubblewrap: no network, nothing of the course
+  but the notebook's own folder, memory, CPU, file-size and process limits,
+  an unprivileged user), with a time limit per cell and per notebook. A cell
+  stopped at a limit is flagged with where and why; the score of what ran
+  stands.
 - **Batches that hold up.** Submissions are graded in parallel worker
   processes; only this process writes the real gradebook, one submission at
   a time, so it is never locked. A record per submission
@@ -27,6 +31,10 @@ What it adds to ``nbgrader autograde``:
 - **Exports from the gradebook** that tell 0 from "could not be graded" (with
   the reason) and from "missing", in a long layout and in the wide layouts
   Canvas and Moodle import.
+- **Reports that say what happened**: each record and export row holds
+  the grading time; a progress bar (or one line per submission), a summary
+  line, and the exit status: 0 all graded, 1 some not graded, 2 the batch
+  could not start.
 """
 
 import argparse
@@ -43,13 +51,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import sandbox
-from .build import isolated_env
-from .recompute import judge_cells, trusted_cells
+from .recompute import judge_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_NOTEBOOK_BYTES = 64 * 1024**2
@@ -97,21 +105,40 @@ def digest(folder):
     return h.hexdigest()
 
 
-def make_template(root, assignment, scratch, env):
-    """A course directory with the assignment alone in its gradebook (no student, no other assignment)."""
-    template = Path(scratch) / "template"
-    template.mkdir()
-    shutil.copy2(Path(root) / "nbgrader_config.py", template)
-    shutil.copytree(Path(root) / "source" / assignment, template / "source" / assignment)
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-                           f"--CourseDirectory.root={template}",
-                           f"--CourseDirectory.db_url=sqlite:///{template}/gradebook.db"],
-                          cwd=template, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"could not prepare {assignment}:\n{done.stderr[-LOG_TAIL:]}")
-    masters = {p.name: trusted_cells(json.loads(p.read_text(encoding="utf-8")))
-               for p in sorted((template / "source" / assignment).glob("*.ipynb"))}
-    return template, masters
+def assignment_cells(db_url, assignment):
+    """{notebook file name: {grade_id: (source, points)}}: the assignment's graded code cells, from the gradebook.
+
+    The gradebook holds them as ``nbgrader generate_assignment`` (run by
+    :func:`register`) recorded them from source/ (hidden tests included): they are what nbgrader
+    restores in each submission and what the grader trusts.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        warnings.simplefilter("ignore")
+        try:
+            found = gb.find_assignment(assignment)
+            masters = {}
+            for notebook in sorted(found.notebooks, key=lambda n: n.name):
+                points = {cell.name: cell.max_score for cell in notebook.grade_cells if cell.cell_type == "code"}
+                masters[f"{notebook.name}.ipynb"] = {cell.name: (cell.source, float(points[cell.name]))
+                                                     for cell in notebook.source_cells if cell.name in points}
+        except MissingEntry:
+            raise GradingError(f"the gradebook ({_safe_url(db_url)}) has no assignment {assignment}: run "
+                               f"`python3 run.py grade register {assignment}` first") from None
+        finally:
+            gb.engine.dispose()  # no connection left open for the workers forked later to inherit
+    if not any(masters.values()):
+        raise GradingError(f"the gradebook's assignment {assignment} has no graded code cell")
+    return masters
+
+
+class GradingError(RuntimeError):
+    """The batch cannot start (a problem of the course, not of a submission)."""
+
+
+def _safe_url(db_url):
+    return re.sub(r"//[^@/]*@", "//***@", str(db_url))
 
 
 # -- the course's nbgrader configuration and its gradebook -------------------------------
@@ -171,13 +198,16 @@ def register(root, assignment, book, log=print):
     that course/ is never rewritten; the release it makes there is compared
     with course/ and a difference is reported. Returns that difference, or "".
     """
+    from .build import isolated_env
+
     with tempfile.TemporaryDirectory(prefix="backproplab-register-") as scratch:
         course = Path(scratch) / "course-dir"
         course.mkdir()
         shutil.copy2(Path(root) / "nbgrader_config.py", course)
         if not (Path(root) / "source" / assignment).is_dir():
-            known = ", ".join(sorted(p.name for p in (Path(root) / "source").iterdir() if p.is_dir()))
-            raise ValueError(f"no assignment {assignment!r} in source/ (there are: {known})")
+            source = Path(root) / "source"
+            known = ", ".join(sorted(p.name for p in source.iterdir() if p.is_dir())) if source.is_dir() else ""
+            raise ValueError(f"no assignment {assignment!r} in source/ (there are: {known or 'none'})")
         shutil.copytree(Path(root) / "source" / assignment, course / "source" / assignment)
         done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
                                f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url={book.url}",
@@ -216,24 +246,101 @@ def _gradebook_state(book, assignment):
 # -- one submission (in a worker process) ------------------------------------------------
 
 FIRST_UID = 61000  # users 61000..61999 grade submissions (no account needed)
+RUN_NOTEBOOK = Path(__file__).with_name("run_notebook.py")  # run as a file: it needs none of the package
+GRACE = 30  # seconds past the notebook's time limit before the sandbox is killed
 
 
-def _sandbox_spec(root, work, scratch, report, uid):
+def _sandbox_spec(root, work, scratch, report, uid, limits):
     import autograder
     import backproplab
 
     keep = sorted({sys.prefix, sys.base_prefix, str(Path(autograder.__file__).parent),
-                   str(Path(backproplab.__file__).parent), str(work)})
+                   str(Path(backproplab.__file__).parent)})
     hide = [str(Path(root).resolve()), str(Path(scratch).resolve())]
-    return sandbox.Spec(report=str(report), hide=hide, keep=keep, writable=[str(work)], uid=uid)
+    return sandbox.Spec(report=str(report), hide=hide, keep=keep, writable=[str(work)], uid=uid, limits=limits)
+
+
+def _kernel_env(work):
+    """The whole environment of the sandbox: nothing of the grader's own (no credentials, no paths)."""
+    state = work / "state"
+    env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+           "HOME": str(work / "home"), "MPLCONFIGDIR": str(work / "mpl"), "TMPDIR": "/tmp",
+           "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+           "BACKPROPLAB_GRADING": "1", "NBGRADER_EXECUTION": "autograde",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        env[name] = str(state / name.lower())
+    return env
+
+
+def _course_config(root):
+    """The course's nbgrader configuration (nbgrader_config.py), for nbgrader's preprocessors."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    path = Path(root) / "nbgrader_config.py"
+    if not path.is_file():
+        return Config()
+    return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+
+
+def sanitize(path, assignment, student, db_url, config):
+    """nbgrader's sanitizing of a submitted notebook, in place, outside the sandbox.
+
+    Outputs cleared, ids deduplicated, the kernelspec, locked cells and test
+    cells (hidden tests included) restored from the gradebook, the metadata
+    checked: the preprocessors ``nbgrader autograde`` runs before executing.
+    """
+    import nbformat
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                        OverwriteKernelspec)
+
+    nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+    resources = {"nbgrader": {"notebook": Path(path).stem, "assignment": assignment, "student": student,
+                              "db_url": db_url}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for kind in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+            nb, resources = kind(config=config).preprocess(nb, resources)
+    Path(path).write_text(nbformat.writes(nb), encoding="utf-8")
+
+
+def finish(text, config):
+    """nbgrader's steps after execution, on the executed notebook (untrusted text): outputs limited,
+    ignored patterns dropped, metadata checked. Returns (notebook, its text)."""
+    import nbformat
+    from nbgrader.preprocessors import CheckCellMetadata, IgnorePattern, LimitOutput
+
+    nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    resources = {}
+    for kind in (IgnorePattern, LimitOutput, CheckCellMetadata):
+        nb, resources = kind(config=config).preprocess(nb, resources)
+    return nb, nbformat.writes(nb)
+
+
+def kernel_scores(nb, trusted):
+    """{grade_id: score} as nbgrader computes it from the kernel's run (untrusted; used to flag)."""
+    import logging
+
+    from nbgrader.utils import determine_grade
+
+    found = {}
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in trusted and grade_id not in found:
+            try:
+                score, _ = determine_grade(cell, logging.getLogger("nbgrader"))
+            except Exception:
+                continue
+            found[grade_id] = score or 0.0
+    return found
 
 
 def _nbgrader_reason(log):
-    """The likely reason nbgrader gave for not grading, from its log."""
+    """The likely reason a notebook could not be graded, from the log."""
     for pattern, reason in [
         (r"NotJSONError|Notebook does not appear to be JSON|JSONDecodeError", "the notebook is not valid JSON"),
         (r"DeadKernelError|Kernel died", "the kernel died (exit or crash)"),
-        (r"CellTimeoutError|Timeout waiting for (execute )?reply|timed out", "a cell ran past its time limit"),
         (r"MemoryError|Cannot allocate memory", "the memory limit"),
         (r"File size limit|SIGXFSZ|File too large", "the output exceeded the file-size limit"),
         (r"schema|validation|ValidationError", "the notebook's metadata is invalid"),
@@ -242,7 +349,7 @@ def _nbgrader_reason(log):
         if re.search(pattern, log, re.I):
             return reason
     lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-    return lines[-1][-300:] if lines else "nbgrader did not produce a graded notebook"
+    return lines[-1][-300:] if lines else "the notebook's run left no notebook"
 
 
 def _suspicious(folder):
@@ -258,18 +365,6 @@ def _suspicious(folder):
             continue
         found |= {name for name, pattern in SUSPICIOUS.items() if re.search(pattern, code)}
     return sorted(found)
-
-
-def _kernel_side_scores(work, assignment, student):
-    """{grade_id: score} that nbgrader computed in the working copy (untrusted; used to flag)."""
-    from nbgrader.api import Gradebook
-
-    try:
-        with Gradebook(f"sqlite:///{work}/gradebook.db") as gb:
-            submission = gb.find_submission(assignment, student)
-            return {g.name: g.score for nb in submission.notebooks for g in nb.grades}
-    except Exception:
-        return {}
 
 
 def precheck(folder, names):
@@ -294,86 +389,161 @@ def precheck(folder, names):
     return ""
 
 
-def grade_one(root, assignment, student, folder, template, masters, batch, settings, uid=sandbox.NOBODY):
-    """Autograde one submission in its sandbox and judge it; returns a plain dict."""
+def _where(entry, nb):
+    """'test cell X' or 'cell N' (N counted from 1 among all cells) for a status entry of the run."""
+    if entry.get("grade_id"):
+        return f"cell {entry['grade_id']}"
+    index = entry.get("index")
+    return f"cell {index + 1}" if isinstance(index, int) else "a cell"
+
+
+def time_limits(status, settings):
+    """(flags, {grade_id: reason}) for the cells the run stopped at a time limit, and the ones it never ran."""
+    flags, reasons = [], {}
+    for entry in status.get("timed_out") or []:
+        if not isinstance(entry, dict):
+            continue
+        where, limit = _where(entry, None), entry.get("limit", settings.cell_timeout)
+        if entry.get("which") == "notebook":
+            flags.append(f"time limit: {where} was stopped when the notebook's {settings.notebook_timeout} s ran out")
+        else:
+            flags.append(f"time limit: {where} was stopped after {limit} s")
+        if entry.get("grade_id"):
+            reasons[entry["grade_id"]] = f"this test cell was stopped at its time limit ({limit} s)"
+    stopped = status.get("stopped")
+    if isinstance(stopped, dict) and stopped.get("why") in ("notebook", "deaf"):
+        where = _where(stopped, None)
+        if stopped["why"] == "deaf":
+            flags.append(f"time limit: {where} ignored the interrupt at its time limit; the cells after it did not run")
+        else:
+            flags.append(f"time limit: the notebook's {settings.notebook_timeout} s ran out before {where}; "
+                         "it and the cells after it did not run")
+    return flags, reasons
+
+
+def _not_run(nb, stopped):
+    """The grade ids of the cells from ``stopped['index']`` on (the run never reached them)."""
+    if not isinstance(stopped, dict) or not isinstance(stopped.get("index"), int):
+        return set()
+    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells[stopped["index"]:]} - {None}
+
+
+def grade_one(root, assignment, student, folder, db_url, masters, batch, settings, uid=sandbox.NOBODY):
+    """Grade one submission: nbgrader's bookkeeping here, only the notebook's run in the sandbox; a plain dict."""
+    started = time.monotonic()
     result = {"student": student, "assignment": assignment, "digest": digest(folder),
               "status": "not graded", "reason": "", "score": 0.0,
               "max_score": sum(p for cells in masters.values() for _, p in cells.values()),
-              "cells": {}, "flags": _suspicious(folder), "isolation": {}, "notebooks": {}}
+              "cells": {}, "flags": _suspicious(folder), "isolation": {}, "notebooks": {}, "grading_seconds": 0.0}
+    try:
+        _grade_into(result, root, assignment, student, folder, db_url, masters, batch, settings, uid)
+    finally:
+        result["grading_seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def _grade_into(result, root, assignment, student, folder, db_url, masters, batch, settings, uid):
     result["reason"] = precheck(folder, masters)
     if result["reason"]:
         result["isolation"] = {"sandbox": "not started: nothing in the submission could run"}
-        return result
+        return
+    config = _course_config(root)
     work = Path(tempfile.mkdtemp(prefix="w-", dir=batch))
+    flags = set(result["flags"])
     try:
-        shutil.copy2(Path(root) / "nbgrader_config.py", work)
-        shutil.copy2(Path(template) / "gradebook.db", work / "gradebook.db")
-        shutil.copytree(folder, work / "submitted" / student / assignment, symlinks=False)
+        run_dir = work / assignment  # what the sandbox sees of the course: this folder, nothing else
+        shutil.copytree(folder, run_dir, symlinks=False)
         for private in ("state", "home", "mpl"):
             (work / private).mkdir()
-        env = isolated_env(work / "state")
-        env.update({"HOME": str(work / "home"), "MPLCONFIGDIR": str(work / "mpl"),
-                    "BACKPROPLAB_GRADING": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                    "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
-        report = Path(batch) / f"{work.name}.isolation.json"
-        argv = sandbox.command(_sandbox_spec(root, work, Path(batch).parent, report, uid), [
-            sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force",
-            f"--CourseDirectory.root={work}", f"--CourseDirectory.db_url=sqlite:///{work}/gradebook.db",
-            f"--Execute.timeout={settings.cell_timeout}", "--Execute.interrupt_on_timeout=True"])
-        log_path = Path(batch) / f"{work.name}.log"
-        with open(log_path, "wb") as log:
-            child = subprocess.Popen(argv, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-            try:
-                child.wait(timeout=settings.notebook_timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                try:
-                    os.killpg(child.pid, signal.SIGKILL)  # whatever the submission left running
-                except ProcessLookupError:
-                    pass
-                child.wait()
-        with open(log_path, "rb") as log:
-            log.seek(max(0, log_path.stat().st_size - 20 * LOG_TAIL))
-            tail = log.read().decode("utf-8", "replace")
         try:
-            result["isolation"] = json.loads(report.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            result["isolation"] = {"warnings": ["the sandbox did not report"]}
-        kernel_scores = _kernel_side_scores(work, assignment, student)
-        graded_dir = work / "autograded" / student / assignment
+            for name in masters:
+                sanitize(run_dir / name, assignment, student, db_url, config)
+        except Exception as exc:  # nbgrader refused the notebook (its metadata, most likely)
+            result["isolation"] = {"sandbox": "not started: nbgrader could not prepare the notebook"}
+            result["reason"] = _nbgrader_reason(f"{type(exc).__name__}: {exc}")
+            result["log"] = f"{type(exc).__name__}: {exc}"[-LOG_TAIL:]
+            return
+        report = Path(batch) / f"{work.name}.isolation.json"
+        log_path = Path(batch) / f"{work.name}.log"
+        tail = ""
         for name, trusted in masters.items():
-            path = graded_dir / name
-            if timed_out:
-                result["reason"] = f"the notebook ran past its time limit of {settings.notebook_timeout} s"
+            path = run_dir / name
+            argv = sandbox.command(_sandbox_spec(root, work, Path(batch).parent, report, uid, settings.limits), [
+                sys.executable, "-I", str(RUN_NOTEBOOK), str(path),
+                f"--cell-timeout={settings.cell_timeout}", f"--notebook-timeout={settings.notebook_timeout}"])
+            with open(log_path, "ab") as log:
+                child = subprocess.Popen(argv, cwd=run_dir, env=_kernel_env(work), stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+                try:
+                    child.wait(timeout=settings.notebook_timeout + GRACE)
+                    killed = False
+                except subprocess.TimeoutExpired:
+                    killed = True
+                finally:
+                    try:
+                        os.killpg(child.pid, signal.SIGKILL)  # whatever the submission left running
+                    except ProcessLookupError:
+                        pass
+                    child.wait()
+            with open(log_path, "rb") as log:
+                log.seek(max(0, log_path.stat().st_size - 20 * LOG_TAIL))
+                tail = log.read().decode("utf-8", "replace")
+            try:
+                result["isolation"] = json.loads(report.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                result["isolation"] = {"warnings": ["the sandbox did not report"]}
+            try:
+                status = json.loads(Path(f"{path}.status.json").read_text(encoding="utf-8"))
+                status = status if isinstance(status, dict) else {}
+            except (OSError, ValueError):
+                status = {}
+            if killed and not status.get("stopped"):
+                status["stopped"] = {**(status.get("running") or {}), "why": "notebook"}
+            stopped = status.get("stopped") if isinstance(status.get("stopped"), dict) else None
+            if stopped and stopped.get("why") == "kernel died":
+                result["reason"] = "the kernel died (exit or crash)"
                 break
-            if not path.is_file():
+            if stopped and stopped.get("why") == "write":
+                result["reason"] = _nbgrader_reason(str(stopped.get("error", ""))) if stopped.get("error") else \
+                    "the notebook could not be written"
+                break
+            if not path.is_file() or not status:
                 result["reason"] = _nbgrader_reason(tail)
                 break
             if path.stat().st_size > MAX_NOTEBOOK_BYTES:
                 result["reason"] = f"the graded notebook is larger than {MAX_NOTEBOOK_BYTES // 1024**2} MB"
                 break
-            text = path.read_text(encoding="utf-8", errors="replace")
             try:
-                nb = json.loads(text)
-            except ValueError:
-                result["reason"] = "the graded notebook is not valid JSON"
+                nb, text = finish(path.read_text(encoding="utf-8", errors="replace"), config)
+            except Exception as exc:
+                result["reason"] = f"the graded notebook could not be read ({type(exc).__name__}: {str(exc)[:200]})"
                 break
             result["notebooks"][name] = text
-            for grade_id, verdict in judge_cells(trusted, nb).items():
-                result["cells"][grade_id] = {"notebook": name, **asdict(verdict), "max": trusted[grade_id][1]}
-                if kernel_scores.get(grade_id, 0) > verdict.points:
-                    result["flags"] = sorted(set(result["flags"]) | {"tests passed in the kernel without evidence"})
+            limit_flags, limit_reasons = time_limits(status, settings)
+            flags |= set(limit_flags)
+            not_run = _not_run(nb, stopped)
+            from_kernel = kernel_scores(nb, trusted)
+            order = {gid: i for i, gid in enumerate(c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                                                    for c in nb.cells)}
+            verdicts = judge_cells(trusted, nb)
+            for grade_id in sorted(verdicts, key=lambda gid: order.get(gid, len(order))):  # the notebook's order
+                verdict = verdicts[grade_id]
+                cell = {"notebook": name, **asdict(verdict), "max": trusted[grade_id][1]}
+                why = limit_reasons.get(grade_id) or (
+                    "this test cell did not run: the notebook stopped before it" if grade_id in not_run else "")
+                if why and not verdict.passed:
+                    cell["reasons"] = [why] + [r for r in verdict.reasons if "no evidence" not in r]
+                result["cells"][grade_id] = cell
+                if from_kernel.get(grade_id, 0) > verdict.points:
+                    flags.add("tests passed in the kernel without evidence")
         else:
             result["status"] = "graded"
             result["score"] = sum(c["points"] for c in result["cells"].values())
         if result["isolation"].get("warnings"):
-            result["flags"] = sorted(set(result["flags"]) | {"graded without full isolation"})
+            flags.add("graded without full isolation")
         result["log"] = tail[-LOG_TAIL:]
-        return result
     finally:
+        result["flags"] = sorted(flags)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -452,32 +622,100 @@ def store(root, book, result, masters):
     os.replace(partial, path)
 
 
-def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=None, log=print):
+def _line(result):
+    line = f"{result['assignment']} {result['student']}: {result['status']}, {result['score']:g}/{result['max_score']:g}"
+    return (line + (f" ({result['reason']})" if result["reason"] else "")
+            + (f" flags: {', '.join(result['flags'])}" if result["flags"] else "")
+            + f" [{result.get('grading_seconds', 0):.1f} s]")
+
+
+def summary(assignment, results, seconds):
+    """One line for the end of a batch: how many were graded, which were not and why, which were flagged."""
+    graded = [r for r in results if r["status"] == "graded"]
+    failed = [r for r in results if r["status"] != "graded"]
+    text = f"{assignment}: {len(graded)} graded, {len(failed)} not graded"
+    if failed:
+        text += ": " + "; ".join(f"{r['student']} ({r['reason']})" for r in failed)
+    flagged = [r["student"] for r in results if r["flags"]]
+    if flagged:
+        text += f"; {len(flagged)} flagged: {', '.join(flagged)}"
+    from tqdm import tqdm
+
+    return text + f"; in {tqdm.format_interval(seconds)}"
+
+
+class Progress:
+    """A tqdm bar with the time left on a terminal; otherwise one line per submission, with the count and
+    the time left."""
+
+    def __init__(self, total, desc, log, bar=None, file=None):
+        from tqdm import tqdm
+
+        self.total, self.log, self.done, self.started = total, log, 0, time.monotonic()
+        stream = file or sys.stderr
+        self.bar = bar if bar is not None else bool(getattr(stream, "isatty", lambda: False)())
+        self.tqdm = tqdm(total=total, desc=desc, unit="submission", file=stream, disable=not self.bar,
+                         dynamic_ncols=True,
+                         bar_format="{desc}: {n}/{total} |{bar}| {elapsed} elapsed, {remaining} left")
+
+    def __call__(self, line):
+        from tqdm import tqdm
+
+        self.done += 1
+        if self.bar:
+            with tqdm.external_write_mode(file=self.tqdm.fp):
+                self.log(line)
+            self.tqdm.update(1)
+            return
+        elapsed = time.monotonic() - self.started
+        left = elapsed / self.done * (self.total - self.done)
+        self.log(f"[{self.done}/{self.total}, {tqdm.format_interval(elapsed)} elapsed, "
+                 f"about {tqdm.format_interval(left)} left] {line}")
+
+    def close(self):
+        self.tqdm.close()
+
+
+def _preload():
+    """Import what the workers use before they are forked, so that each does not import it again."""
+    import nbformat  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+    import nbgrader.utils  # noqa: F401
+    import traitlets.config.loader  # noqa: F401
+
+
+def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=None, log=print, bar=None,
+              bar_file=None):
     """Grade every submission of ``assignment`` without a record for its current content or a gradebook entry.
 
     The gradebook is ``db_url``, else the one nbgrader_config.py names
     (:func:`gradebook`); the assignment is registered there first when it is
-    missing.
+    missing. ``bar``: a tqdm progress bar (on ``bar_file``, default stderr); by
+    default when stderr is a terminal, otherwise each submission's line says
+    how many are done and the time left.
     """
     settings = settings or Settings()
+    started = time.monotonic()
     book = gradebook(root, db_url)
     registered, in_gradebook = _gradebook_state(book, assignment)
     if not registered:
         register(root, assignment, book, log)
+    db_url = book.url
     todo = [(s, f) for s, f in submissions(root, assignment, pattern)
             if force or s not in in_gradebook or not already_graded(root, assignment, s, f)]
     if not todo:
         log(f"{assignment}: nothing to grade")
         return []
+    masters = assignment_cells(db_url, assignment)
+    _preload()
     done = []
+    progress = Progress(len(todo), assignment, log, bar, bar_file)
     with tempfile.TemporaryDirectory(prefix="backproplab-grade-") as scratch:
         os.chmod(scratch, 0o711)
-        env = isolated_env(Path(scratch) / "state")
-        template, masters = make_template(root, assignment, scratch, env)
         batch = Path(scratch) / "batch"
         batch.mkdir(mode=0o711)
         with concurrent.futures.ProcessPoolExecutor(max_workers=settings.workers) as pool:
-            futures = {pool.submit(grade_one, root, assignment, s, f, template, masters, batch, settings,
+            futures = {pool.submit(grade_one, root, assignment, s, f, db_url, masters, batch, settings,
                                    FIRST_UID + index % 1000): s
                        for index, (s, f) in enumerate(todo)}
             for future in concurrent.futures.as_completed(futures):
@@ -488,19 +726,19 @@ def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=
                     result = {"student": student, "assignment": assignment, "status": "not graded",
                               "reason": f"grader error: {type(exc).__name__}: {exc}", "score": 0.0,
                               "max_score": 0.0, "cells": {}, "flags": [], "isolation": {}, "notebooks": {},
-                              "digest": digest(dict(todo)[student])}
+                              "digest": digest(dict(todo)[student]), "grading_seconds": 0.0}
                 store(root, book, result, masters)
                 done.append(result)
-                line = f"{assignment} {student}: {result['status']}, {result['score']:g}/{result['max_score']:g}"
-                log(line + (f" ({result['reason']})" if result["reason"] else "")
-                    + (f" flags: {', '.join(result['flags'])}" if result["flags"] else ""))
+                progress(_line(result))
+    progress.close()
+    log(summary(assignment, done, time.monotonic() - started))
     return done
 
 
 # -- export ----------------------------------------------------------------------------
 
 LONG = ["assignment", "student", "last_name", "first_name", "email", "status", "score", "max_score",
-        "timestamp", "duedate", "late", "hours_late", "reason", "flags", "graded_at"]
+        "timestamp", "duedate", "late", "hours_late", "reason", "flags", "grading_seconds", "graded_at"]
 LAYOUTS = ("long", "wide", "canvas", "moodle")
 
 
@@ -555,6 +793,7 @@ def gradebook_rows(root, book, assignments=None):
                             else "",
                             "hours_late": f"{late / 3600:.2f}" if late > 0 else "",
                             "reason": record.get("reason", ""), "flags": "; ".join(record.get("flags", [])),
+                            "grading_seconds": _number(record.get("grading_seconds")),
                             "graded_at": record.get("graded_at", "")})
                 for notebook, cell in cells:
                     row[f"{name}/{cell}"] = _number(gb.find_grade(cell, notebook, name, student.id).score)
@@ -675,7 +914,12 @@ def main(argv=None):
         return 2
     settings = Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                         limits=sandbox.Limits(memory=args.memory_mb * 1024**2), workers=args.workers)
-    results = autograde(args.root, args.assignment, args.student, args.force, args.db, settings)
+    try:
+        results = autograde(args.root, args.assignment, args.student, args.force, args.db, settings)
+    except (ValueError, RuntimeError) as exc:  # GradingError, or an assignment register cannot find
+
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0 if all(r["status"] == "graded" for r in results) else 1
 
 

@@ -3,43 +3,41 @@
 ``python -m autograder.sandbox SPEC_JSON -- command ...`` applies, in order,
 
 1. a new session (the grader kills the whole process group at the end);
-2. new mount, network and PID namespaces (every process left behind dies with
-   the command) (as root, or inside a user namespace
-   when the kernel allows unprivileged ones): the network is reduced to a
-   loopback of its own, and the folders named in ``hide`` are covered by
-   empty ones, except the paths in ``keep`` (the Python installation and the
-   course's packages), which are bound back in;
-3. resource limits: address space, CPU seconds, file size, processes,
-   no core files;
+2. resource limits: address space, CPU seconds, file size, processes,
+   no core files (set here, inherited by everything the command starts);
+3. bubblewrap (``bwrap``, Debian's ``bubblewrap``, the sandbox Flatpak relies
+   on): new namespaces (``--unshare-all``: network, mounts, PIDs, IPC, UTS,
+   and the user namespace when the grader is not root), ``--die-with-parent``,
+   ``--new-session``, and a file system of its own that holds only the
+   system's folders and the paths in ``keep`` (the Python environment, the
+   course's packages), bound read-only, the ``writable`` folders, bound
+   read-write, and an empty /tmp: everything else, the folders named in
+   ``hide`` among them, does not exist for the command. The network is a
+   loopback of its own; when the command ends, every process it left behind
+   dies with its PID namespace;
 4. when started as root, an unprivileged user (``nobody`` by default; the
    grader gives each concurrent submission a user of its own, since
-   RLIMIT_NPROC counts the processes of a user, and does not bind root);
+   RLIMIT_NPROC counts the processes of a user, and does not bind root),
+   taken inside the sandbox with ``setpriv``, without new privileges.
 
-writes what it achieved to ``report`` (JSON) and then replaces itself with
-the command. What could not be had is recorded, warned about on stderr, and
-grading goes on: a machine without namespaces (many Kubernetes pods) still
-grades, with limits only.
+It writes what it achieved to ``report`` (JSON) and then replaces itself with
+bwrap and the command. Where bwrap is missing or cannot run (no user
+namespaces, as in many Kubernetes pods), or ``namespaces`` is False, what
+could not be had is recorded, warned about on stderr, and grading goes on
+with the limits only.
 """
 
-import ctypes
-import fcntl
 import json
 import os
 import resource
-import socket
-import struct
+import shutil
+import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
-SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 NOBODY = 65534
+SYSTEM = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]  # read-only in the sandbox
 
 
 @dataclass
@@ -58,116 +56,74 @@ class Spec:
 
     limits: Limits = field(default_factory=Limits)
     report: str = ""
-    hide: list = field(default_factory=list)  # folders to cover with an empty one
-    keep: list = field(default_factory=list)  # paths inside them to bind back
-    writable: list = field(default_factory=list)  # folders the unprivileged user must own
+    hide: list = field(default_factory=list)  # folders the command must not see (recorded; nothing unlisted is bound)
+    keep: list = field(default_factory=list)  # paths bound read-only (the environment, the packages)
+    writable: list = field(default_factory=list)  # folders bound read-write, owned by the unprivileged user
     drop_to_nobody: bool = True
     uid: int = NOBODY  # the unprivileged user (one per concurrent submission: RLIMIT_NPROC counts per user)
-    namespaces: bool = True  # False: limits only (what a machine without namespaces gets)
+    namespaces: bool = True  # False: limits only (what a machine without bwrap gets)
 
 
 def command(spec, argv):
     """The argv that runs ``argv`` inside the sandbox described by ``spec``."""
-    return [sys.executable, "-m", "autograder.sandbox", json.dumps(asdict(spec)), "--", *argv]
+    # run as a file, in isolated mode: the launcher needs the standard library only, not the package's imports
+    return [sys.executable, "-I", "-S", os.path.abspath(__file__), json.dumps(asdict(spec)), "--", *argv]
 
 
 # -- the steps -------------------------------------------------------------------
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _call(name, *args):
-    if getattr(_libc, name)(*args) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{name}: {os.strerror(errno)}")
-
-
-def _enter_namespaces():
-    """New mount and network namespaces; in a user namespace when not root."""
-    if os.geteuid() == 0:
-        _call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID)
-        return "root"
-    uid, gid = os.geteuid(), os.getegid()
-    _call("unshare", CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID)
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"0 {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"0 {gid} 1")
-    return "user namespace"
-
-
-def _become_init():
-    """Fork into the new PID namespace: the child is its process 1, and when it ends
-    the kernel kills every process left in the namespace. The parent waits and
-    passes on the exit status."""
-    child = os.fork()
-    if child:
-        while True:
-            try:
-                _, status = os.waitpid(child, 0)
-                break
-            except InterruptedError:
-                continue
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-
-
-def _loopback_up():
-    """Bring up the new namespace's own loopback (the kernel and nbgrader talk over it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        request = struct.pack("16sH14x", b"lo", 0)
-        flags = struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, request))[1]
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
-
-
-def _mount(source, target, fstype, flags, data):
-    _call("mount", source.encode() if source else None, target.encode(),
-          fstype.encode() if fstype else None, flags, data.encode() if data else None)
-
-
-def _hide(folders, keep):
-    """Cover each folder with an empty tmpfs, then bind the ``keep`` paths inside it back."""
-    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-    staging = tempfile.mkdtemp(prefix="sandbox-stage-")
-    kept = []
-    for folder in folders:
-        inside = [p for p in keep if os.path.commonpath([p, folder]) == folder and p != folder]
-        stages = []
-        for index, path in enumerate(inside):
-            stage = os.path.join(staging, f"{len(kept)}-{index}")
-            if os.path.isdir(path):
-                os.mkdir(stage)
-            else:
-                open(stage, "w").close()
-            _mount(path, stage, None, MS_BIND | MS_REC, None)
-            stages.append((path, stage))
-        _mount("tmpfs", folder, "tmpfs", 0, "size=16m,mode=0755")
-        for path, stage in stages:
-            if os.path.isdir(stage):
-                os.makedirs(path, exist_ok=True)
-            else:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                open(path, "w").close()
-            _mount(stage, path, None, MS_BIND | MS_REC, None)
-            kept.append(path)
-    return kept
-
-
-def closed_ancestors(paths):
-    """Folders above ``paths`` that an unprivileged user cannot enter (e.g. /root)."""
-    found = set()
-    for path in paths:
-        for parent in Path(path).resolve().parents:
-            if parent != Path("/") and not os.stat(parent).st_mode & 0o001:
-                found.add(str(parent))
-    return found
-
 
 def outermost(folders):
     """The folders not inside another one of them."""
     folders = sorted(set(folders))
     return [f for f in folders if not any(f != o and f.startswith(o.rstrip(os.sep) + os.sep) for o in folders)]
+
+
+def bwrap_argv(spec, as_root, cwd):
+    """bwrap's arguments up to (not including) the command, or None without bwrap."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None
+    if as_root:  # no user namespace: the uid is switched inside (setpriv), so that RLIMIT_NPROC binds
+        unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    else:
+        unshare = ["--unshare-all"]
+    # --as-pid-1: no reaper of its own, so that bwrap waits for the command and its CPU time counts for its
+    # parent; when the command ends, the kernel kills whatever is left in its PID namespace all the same
+    argv = [bwrap, *unshare, "--as-pid-1", "--die-with-parent", "--new-session"]
+    for path in SYSTEM:
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    writable = [os.path.realpath(p) for p in spec.writable]
+    keep = [os.path.realpath(p) for p in spec.keep if os.path.realpath(p) not in writable]
+    binds = [(p, "--ro-bind-try") for p in keep] + [(p, "--bind") for p in writable]
+    # The folders above the binds are made open (bwrap would copy their modes: /root or pytest's 0700 folders)
+    above = {str(parent) for path, _ in binds for parent in Path(path).parents if str(parent) != "/"}
+    for folder in sorted(above - {p for p, _ in binds}, key=lambda p: (p.count(os.sep), p)):
+        if not any(os.path.commonpath([folder, s]) == s for s in SYSTEM):
+            argv += ["--perms", "0755", "--dir", folder]
+    for path, how in sorted(binds, key=lambda b: (b[0].count(os.sep), b[0])):  # parents before children
+        argv += [how, path, path]
+    inside = [p for p, _ in binds if os.path.commonpath([p, cwd]) == p]
+    argv += ["--chdir", cwd if inside else "/tmp"]
+    return argv
+
+
+def _as_user(uid):
+    """setpriv's arguments that take ``uid`` with no supplementary groups and no way back."""
+    return [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
+            "--clear-groups", "--no-new-privs", "--bounding-set=-all", "--"]
+
+
+def _works(argv):
+    """Whether bwrap starts with these arguments here ('' if so, else why not)."""
+    try:
+        done = subprocess.run([*argv, "true"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    return "" if done.returncode == 0 else (done.stderr.strip() or f"exit status {done.returncode}")
 
 
 def _limit(limits, as_nobody):
@@ -182,43 +138,45 @@ def _limit(limits, as_nobody):
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
 
-def _drop_to_nobody(writable, uid):
+def _give_to(writable, uid):
     for folder in writable:
         for root, dirs, files in os.walk(folder):
             for name in [root] + [os.path.join(root, n) for n in dirs + files]:
                 os.chown(name, uid, uid, follow_symlinks=False)
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
 
 
-def apply(spec):
-    """Apply ``spec`` to this process; return the report of what was achieved."""
+def plan(spec):
+    """(report, prefix): what the sandbox achieves here, and the argv to put before the command."""
     report = {"namespaces": None, "network": "shared", "hidden": [], "user": os.geteuid(),
               "limits": asdict(spec.limits), "warnings": []}
-    if os.getsid(0) != os.getpid():
-        os.setsid()
-    try:
-        if not spec.namespaces:
-            raise OSError("namespaces were not asked for")
-        report["namespaces"] = _enter_namespaces()
-        _become_init()
-        _loopback_up()
+    as_root = os.geteuid() == 0
+    prefix, why = [], "namespaces were not asked for"
+    if spec.namespaces:
+        argv = bwrap_argv(spec, as_root, os.getcwd())
+        if argv is None:
+            why = "bwrap is not installed (Debian: apt-get install bubblewrap)"
+        else:
+            if as_root and spec.drop_to_nobody:
+                argv = argv + ["--", *_as_user(spec.uid)]
+            else:
+                argv = argv + ["--"]
+            why = _works(argv)
+            if not why:
+                prefix = argv
+    if prefix:
+        report["namespaces"] = "bubblewrap"
         report["network"] = "none (own loopback only)"
-        hide = outermost(list(spec.hide) + sorted(closed_ancestors(spec.keep)))
-        report["hidden"] = hide
-        report["kept"] = _hide(hide, spec.keep)
-    except OSError as exc:
-        report["warnings"].append(f"no namespaces here ({exc}): the network is reachable and "
+        report["hidden"] = outermost(spec.hide)
+        report["filesystem"] = "system folders and %s read-only, %s read-write, nothing else" % (
+            ", ".join(spec.keep) or "nothing", ", ".join(spec.writable) or "nothing")
+        if as_root and spec.drop_to_nobody:
+            report["user"] = spec.uid
+    else:
+        report["warnings"].append(f"no sandbox here ({why[-300:]}): the network is reachable and "
                                   f"{', '.join(spec.hide) or 'nothing'} is readable by the submission")
-    as_nobody = spec.drop_to_nobody and os.geteuid() == 0 and report["namespaces"] == "root"
-    _limit(spec.limits, as_nobody)
-    if as_nobody:
-        _drop_to_nobody(spec.writable, spec.uid)
-        report["user"] = spec.uid
-    elif os.geteuid() == 0:
+    if as_root and not (prefix and spec.drop_to_nobody):
         report["warnings"].append("running as root: the process limit does not bind")
-    return report
+    return report, prefix
 
 
 def main(argv):
@@ -226,14 +184,20 @@ def main(argv):
         sys.exit("usage: python -m autograder.sandbox SPEC_JSON -- command ...")
     raw = json.loads(argv[0])
     spec = Spec(**{**raw, "limits": Limits(**raw.get("limits", {}))})
-    out = open(spec.report, "w", encoding="utf-8") if spec.report else None  # before any privilege is dropped
-    report = apply(spec)
-    if out:
-        json.dump(report, out)
-        out.close()
+    if os.getsid(0) != os.getpid():
+        os.setsid()
+    report, prefix = plan(spec)
+    as_nobody = report["user"] != os.geteuid()
+    if as_nobody:
+        _give_to(spec.writable, spec.uid)
+    _limit(spec.limits, as_nobody)
+    if spec.report:
+        with open(spec.report, "w", encoding="utf-8") as out:
+            json.dump(report, out)
     for warning in report["warnings"]:
         print(f"WARNING (sandbox): {warning}", file=sys.stderr, flush=True)
-    os.execvp(argv[2], argv[2:])
+    command_argv = prefix + argv[2:]
+    os.execvp(command_argv[0], command_argv)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ For every assignment in source/ (or the ones named with --only):
 - bare: the master notebook executed top to bottom with nbclient in a fresh
   kernel, as a student's "Run all" does;
 - graded: --students copies of the master submitted and graded with the
-  course's pipeline, ``autograder.grade.autograde`` with one worker (the
-  sandbox, nbgrader autograde in grading mode, the verdicts recomputed from
-  the evidence, the gradebook written); the batch's time divided by the
+  course's pipeline, ``autograder.grade.autograde`` with one worker
+  (nbgrader's sanitizing, the notebook run by nbclient in the bubblewrap
+  sandbox in grading mode, the verdicts recomputed from the evidence, the
+  gradebook written); the batch's time divided by the
   number of students. Every copy must score full marks.
 
 A round is one bare run followed by one graded batch; the rounds alternate

@@ -7,8 +7,10 @@ are right) or from a wrong answer, and states what grading must record:
 |---|---|---|---|---|
 | honest | the master's answers | graded | full | |
 | wrong | a forward difference for the central one | graded | 0 | |
-| infinite_loop | the answer loops forever | graded | 0 | the test cell is interrupted at its time limit |
-| deaf_loop | a loop that ignores interrupts | not graded | 0 | time limit |
+| infinite_loop | the answer loops forever | graded | 0 | the test cell is interrupted at its time limit, and says so; flag: time limit |
+| deaf_loop | a loop that ignores interrupts | graded | 0 | the cells after it did not run (0 too); flag: time limit |
+| hangs_after | right answers, then a last cell that loops forever | graded | full | flag: time limit |
+| deaf_after | right answers, then a last cell that loops and ignores interrupts | graded | full | flag: time limit |
 | memory_bomb | allocates 64 GB | graded | full | MemoryError in its own cell only |
 | sys_exit | calls sys.exit() in a cell | graded | full | flag: process exit |
 | os_exit | calls os._exit(0) | not graded | 0 | the kernel died; flag: process exit |
@@ -21,6 +23,7 @@ are right) or from a wrong answer, and states what grading must record:
 | delegates | calls the library's central difference, with the kernel's trap disabled | graded | 0 | the grader reads the cell |
 | exception_handler | swallows AssertionError, wrong answer | graded | 0 | flag: custom exception handler |
 | reads_outside | reads source/, solutions/ and the gradebook | graded | full | every read fails |
+| looks_around | lists every file its kernel can see | graded | full | none of the course, of the grader or of other submissions |
 | writes_gradebook | overwrites the course's gradebook | graded | full | the gradebook is untouched |
 | huge_output | prints 100 MB | not graded | 0 | the output exceeded the file-size limit |
 | fork_children | forks 300 children that exit at once | graded | full | |
@@ -116,6 +119,28 @@ def _after_solution(source, cell_id="added", wrong=False, body=None):
     return make
 
 
+def _at_the_end(nb, source):
+    nb["cells"].append(_code(source, "last"))
+    return nb
+
+
+# Every file the kernel can see beyond the system, the Python environment and its own working copy
+# (the packages its notebook imports, autograder/ and backproplab/, are public and read-only)
+LOOK_AROUND = """import os, sys
+import autograder, backproplab
+own = os.path.dirname(os.getcwd())
+skip = {{'/proc', '/sys', '/dev', '/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32',
+        sys.prefix, sys.base_prefix, own, os.path.dirname(autograder.__file__), os.path.dirname(backproplab.__file__)}}
+seen = []
+for top, dirs, files in os.walk('/'):
+    dirs[:] = [d for d in dirs if os.path.join(top, d) not in skip]
+    seen += [os.path.join(top, name) for name in files]
+here = [name for top, dirs, files in os.walk(own) for name in files
+        if name in ('gradebook.db', 'nbgrader_config.py') or name.endswith('.db')]
+print('files seen: %d, course files here: %d' % (len(seen), len(here)), seen[:20], here)
+"""
+
+
 def _answer(body):
     return lambda nb, ctx: _replace_solution(nb, "central_difference", body)
 
@@ -141,9 +166,16 @@ def _strip_metadata(nb, ctx):
 CASES = [
     Case("honest", lambda nb, ctx: nb, "graded", True),
     Case("wrong", lambda nb, ctx: _with_wrong_answer(nb), "graded", False),
-    Case("infinite_loop", _answer("    while True:\n        pass\n"), "graded", False),
+    Case("infinite_loop", _answer("    while True:\n        pass\n"), "graded", False, flags=["time limit"],
+         why="stopped at its time limit"),
     Case("deaf_loop", _answer("    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                              "    while True:\n        pass\n"), "not graded", False, reason="time limit"),
+                              "    while True:\n        pass\n"), "graded", False, others=False,
+         flags=["ignored the interrupt"], why="stopped at its time limit"),
+    Case("hangs_after", lambda nb, ctx: _at_the_end(nb, "while True:\n    pass\n"), "graded", True,
+         flags=["time limit: cell"]),
+    Case("deaf_after", lambda nb, ctx: _at_the_end(
+        nb, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"),
+         "graded", True, flags=["ignored the interrupt"]),
     Case("memory_bomb", _after_solution("try:\n    hog = bytearray(64 * 1024**3)\n"
                                         "except MemoryError:\n    print('memory limit reached')\n"),
          "graded", True, output="memory limit reached"),
@@ -179,6 +211,7 @@ CASES = [
         "        try:\n            open(path, 'rb').read(10)\n            found.append(path)\n"
         "        except OSError:\n            pass\n"
         "print('read outside:', len(found))\n"), "graded", True, output="read outside: 0"),
+    Case("looks_around", _after_solution(LOOK_AROUND), "graded", True, output="files seen: 0, course files here: 0"),
     Case("writes_gradebook", _after_solution(
         "try:\n    open('{root}/gradebook.db', 'wb').write(b'gone')\n    print('gradebook written')\n"
         "except OSError as exc:\n    print('gradebook protected')\n"), "graded", True,

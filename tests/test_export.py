@@ -54,10 +54,10 @@ def make_course(tmp_path):
             gb.find_grade(cell, "first", FIRST, "bruno").auto_score = 0.0
         gb.db.commit()
     records = {
-        (FIRST, "ana"): {"status": "graded", "reason": "", "flags": ["patched numpy"],
+        (FIRST, "ana"): {"status": "graded", "reason": "", "flags": ["patched numpy"], "grading_seconds": 14.25,
                          "graded_at": "2026-11-22T08:00:00+00:00"},
         (FIRST, "bruno"): {"status": "not graded", "reason": "first.ipynb is not valid JSON", "flags": [],
-                           "graded_at": "2026-11-22T08:01:00+00:00"},
+                           "grading_seconds": 0.5, "graded_at": "2026-11-22T08:01:00+00:00"},
         (SECOND, "ana"): {"status": "graded", "reason": "", "flags": [], "graded_at": "2026-11-28T08:00:00+00:00"},
     }
     for (assignment, student), record in records.items():

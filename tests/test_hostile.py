@@ -14,11 +14,13 @@ import hostile
 from autograder import grade
 
 pytestmark = pytest.mark.slow
-SETTINGS = grade.Settings(cell_timeout=10, notebook_timeout=120, workers=2)
+# The default cell limit: 300 forks of a kernel take 10 s on a busy 2-core machine (load 8), more with two at once
+SETTINGS = grade.Settings(cell_timeout=60, notebook_timeout=300, workers=2)
 
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
+    harness.require_binary("bwrap", "bubblewrap")  # the sandbox (Debian's bubblewrap)
     course = harness.make_course_dir(tmp_path_factory.mktemp("hostile") / "course")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -54,7 +56,7 @@ def test_each_submission_gets_its_intended_outcome(batch, case):
         assert record["reason"], "a submission that could not be graded says why"
     assert case.reason.lower() in record["reason"].lower(), record["reason"]
     for flag in case.flags:
-        assert flag in record["flags"], record["flags"]
+        assert any(flag in given for given in record["flags"]), (flag, record["flags"])
     if case.why is not None:
         reasons = record["cells"]["central_difference_test"]["reasons"]
         assert any(case.why in reason for reason in reasons), reasons
@@ -73,6 +75,9 @@ def test_every_student_is_recorded_once_and_exported(batch, tmp_path):
     assert by_student["wrong"]["status"] == "graded"
     assert float(by_student["wrong"]["score"]) == records["wrong"]["score"] < records["wrong"]["max_score"]
     assert by_student["broken_json"]["status"] == "not graded" and by_student["broken_json"]["reason"]
+    for student, record in records.items():  # the grading time of each submission, in its record and its row
+        assert float(by_student[student]["grading_seconds"]) == record["grading_seconds"] >= 0, student
+        assert record["status"] != "graded" or record["grading_seconds"] > 1, student  # a kernel ran
 
 
 def test_the_gradebook_stays_consistent(batch):
@@ -125,7 +130,8 @@ def test_a_finite_difference_backward_is_graded_zero_for_that_exercise_only(tmp_
     master = harness.master(hostile.ASSIGNMENT_03)
     harness.submit(course, "honest", hostile.ASSIGNMENT_03, master)
     harness.submit(course, "fd_backward", hostile.ASSIGNMENT_03, master, edit=lambda nb: hostile.fd_backward(nb, {}))
-    records = {r["student"]: r for r in grade.autograde(course, hostile.ASSIGNMENT_03, settings=SETTINGS,
+    slow_machine = grade.Settings(workers=2)  # the default limits: the honest network trains within them
+    records = {r["student"]: r for r in grade.autograde(course, hostile.ASSIGNMENT_03, settings=slow_machine,
                                                         log=lambda *_: None)}
     assert records["honest"]["score"] == records["honest"]["max_score"] > 0
     cells = records["fd_backward"]["cells"]

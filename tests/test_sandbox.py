@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+import harness
 from autograder import sandbox
 
 PROBE = textwrap.dedent("""
@@ -106,3 +107,46 @@ def test_processes_left_behind_die_with_the_command(tmp_path):
         pytest.skip("no PID namespace on this machine")
     survivors = subprocess.run(["pgrep", "-f", "time.sleep\\(30\\)"], capture_output=True, text=True).stdout
     assert survivors.strip() == "", "a process escaped the sandbox"
+
+
+WALK = textwrap.dedent("""
+    import json, os, sys
+    skip = {"/proc", "/sys", "/dev", "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+            sys.prefix, sys.base_prefix, sys.argv[1]}
+    seen = []
+    for top, dirs, files in os.walk("/"):
+        dirs[:] = [d for d in dirs if os.path.join(top, d) not in skip]
+        seen += [os.path.join(top, name) for name in files]
+    print(json.dumps(seen))
+""")
+
+
+def test_with_bubblewrap_the_command_sees_only_the_system_the_environment_and_its_folder(tmp_path):
+    harness.require_binary("bwrap", "bubblewrap")
+    course = tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    (course / "gradebook.db").write_text("grades")
+    (course / "nbgrader_config.py").write_text("c = get_config()")
+    other = tmp_path / "scratch" / "w-other"  # another submission's working copy
+    other.mkdir(parents=True)
+    (other / "answers.ipynb").write_text("{}")
+    work = tmp_path / "scratch" / "w-mine"
+    work.mkdir()
+    (work / "walk.py").write_text(WALK)
+    report = tmp_path / "report.json"
+    spec = sandbox.Spec(report=str(report), hide=[str(course), str(tmp_path / "scratch")],
+                        keep=[sys.prefix, sys.base_prefix], writable=[str(work)])
+    done = subprocess.run(sandbox.command(spec, [sys.executable, str(work / "walk.py"), str(work)]), cwd=work,
+                          capture_output=True, text=True, start_new_session=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(report.read_text())["namespaces"] == "bubblewrap"
+    assert json.loads(done.stdout) == [], "the sandbox shows files beyond the system, the environment and its folder"
+    assert (course / "gradebook.db").read_text() == "grades"
+
+
+def test_without_bubblewrap_the_fallback_runs_with_limits_and_says_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no bwrap on the PATH
+    seen, report, stderr = _run(tmp_path)
+    assert report["namespaces"] is None and "bwrap is not installed" in report["warnings"][0]
+    assert "WARNING (sandbox)" in stderr and seen["secret"] == "read"
+    assert seen["as"] == sandbox.Limits().memory
