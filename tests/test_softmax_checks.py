@@ -345,6 +345,31 @@ def test_a_later_exercise_runs_with_the_courses_softmax_in_place_of_the_students
     assert namespace["softmax"](np.ones((1, 2))).sum() == 0.0  # and it is given back afterwards
 
 
+def test_the_note_on_the_swapped_references_shows_only_when_the_students_code_calls_them():
+    namespace = {"np": np, "softmax": layers.softmax}
+    exec(compile("def helper(z):\n"
+                 "    return softmax(z)\n"
+                 "def through_helper(a, W, b, y):\n"
+                 "    dz = helper(a @ W + b)\n"
+                 "    dz[np.arange(len(y)), y] -= 1\n"
+                 "    return a.T @ dz, dz.sum(axis=0)\n"  # no 1/N
+                 "def on_its_own(a, W, b, y):\n"
+                 "    e = np.exp(a @ W + b)\n"
+                 "    dz = e / e.sum(axis=1, keepdims=True)\n"
+                 "    dz[np.arange(len(y)), y] -= 1\n"
+                 "    return a.T @ dz, dz.sum(axis=0)\n", "<student>", "exec"), namespace)
+    note = EN["check.earlier_replaced"].split("{names}")[1]
+    check = REGISTRY["last_layer_gradients"]
+    params = check.resolve({"seed": 0})
+    for name, shown in (("through_helper", True), ("on_its_own", False)):
+        records, _ = check.collect(namespace[name], params)
+        verdict = check.verdict(params, records)  # as the grader recomputes it, from the evidence alone
+        assert not verdict.passed and "1/N" in verdict.message
+        assert (note in verdict.message) is shown, (name, verdict.message)
+        if shown:
+            assert "calls softmax (" in verdict.message
+
+
 def test_the_training_check_runs_the_loop_on_its_own_data_and_names_a_fixed_order():
     import sys
 

@@ -38,6 +38,7 @@ at least two values, so a row that uses another row's label is wrong.
 
 import contextlib
 import re
+import types
 
 import numpy as np
 
@@ -176,6 +177,29 @@ def _earlier_exercises_replaced(*functions, names=tuple(STAND_INS)):
             namespace[name] = previous
 
 
+def _referenced(function, names):
+    """The ``names`` the student's ``function`` refers to, directly or through their own helper functions."""
+    namespace = getattr(function, "__globals__", None)
+    if not isinstance(namespace, dict):
+        return []
+    found, seen, todo = set(), set(), [getattr(function, "__code__", None)]
+    while todo:
+        code = todo.pop()
+        if not isinstance(code, types.CodeType) or code in seen or len(seen) > 200:
+            continue
+        seen.add(code)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                todo.append(const)
+        for name in code.co_names:
+            if name in names:
+                found.add(name)
+            helper = namespace.get(name)
+            if isinstance(helper, types.FunctionType) and helper.__globals__ is namespace:
+                todo.append(helper.__code__)
+    return [name for name in names if name in found]
+
+
 def _copy(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
@@ -224,6 +248,16 @@ class _Named(Check):
     """A check of notebook 05: a dropped keepdims and the references it swapped in are named in its failures."""
 
     replaced = ()  # names of earlier exercises the check swaps for the course's references
+    method = None  # the method of a student's class the check swaps them in for (None: the student's function)
+
+    def collect(self, student, params):
+        records, first_error = super().collect(student, params)
+        function = getattr(student, self.method, None) if self.method else student
+        calls = _referenced(function, self.replaced)
+        if calls:  # the note on the references swapped in travels with the evidence, for the grader too
+            for record in records:
+                record["calls"] = calls
+        return records, first_error
 
     def _judge_record(self, case, record, params):
         try:
@@ -235,9 +269,11 @@ class _Named(Check):
         try:
             return super()._judge_record(case, record, params)
         except Reject as why:
-            if not self.replaced:
+            calls = record.get("calls") if isinstance(record, dict) else None
+            if not (self.replaced and isinstance(calls, list) and calls):
                 raise
-            raise Reject(f"{why}\n" + text("check.earlier_replaced", names=", ".join(self.replaced))) from None
+            names = ", ".join(str(name) for name in calls if name in self.replaced)
+            raise Reject(f"{why}\n" + text("check.earlier_replaced", names=names)) from None
 
 
 def _shift_mistakes(z):
@@ -264,6 +300,17 @@ def _reject_nonfinite(got, z, what):
         if np.array_equal(bad, ~ok) and np.allclose(got[ok], predicted[ok], rtol=1e-6, atol=1e-12):
             raise Reject(text("mistake." + key))
     raise Reject(text("check.softmax_overflow", what=what))
+
+
+def _reject_unshifted_log_sum(p, z):
+    """p = exp(z - ln sum_j exp(z_j)) with nothing subtracted: inf - inf or ln 0 where the logits are large."""
+    if not (isinstance(p, np.ndarray) and p.shape == z.shape) or np.all(np.isfinite(p)):
+        return
+    with np.errstate(all="ignore"):
+        predicted = np.exp(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))
+    ok = np.isfinite(predicted)
+    if np.array_equal(~np.isfinite(p), ~ok) and np.allclose(p[ok], predicted[ok], rtol=1e-6, atol=1e-12):
+        raise Reject(text("mistake.sce_log_sum_unshifted"))
 
 
 def _far_apart_cases(rng, n, c):
@@ -595,6 +642,7 @@ class SoftmaxCEForward(_Named):
     defaults = {"seed": 0, "n": 4, "c": 3, "count": 2}
     delegation = SOFTMAX_DELEGATION
     replaced = ("softmax",)
+    method = "forward"
 
     def cases(self, params):
         n, c = _check_sizes(params)
@@ -632,6 +680,7 @@ class SoftmaxCEForward(_Named):
         log_p = _log_softmax(z)
         expected = float(-log_p[np.arange(n), y].mean())
         expected_p = np.exp(log_p)
+        _reject_unshifted_log_sum(p, z)
         _reject_nonfinite(p, z, self.what + " -> self.p")  # a shift that overflows shows first in p
         if isinstance(loss, float) and isinstance(p, np.ndarray) and p.shape == z.shape:
             _reject_float32((loss, p), (expected, expected_p), self.what)
@@ -665,6 +714,7 @@ class SoftmaxCEBackward(_Named):
     defaults = {"seed": 0, "n": 4, "c": 3, "count": 3}
     delegation = BACKWARD_DELEGATION + DIFFERENTIATORS
     replaced = tuple(STAND_INS)
+    method = "backward"
 
     def cases(self, params):
         n, c = _check_sizes(params)
@@ -756,6 +806,8 @@ def _net_gradients(params, x, y, mistake=None):
         prime2, prime1 = np.ones_like(h2), np.ones_like(h1)
     if mistake == "hand_sigmoid_prime_on_input":
         prime2, prime1 = u2 * (1 - u2), u1 * (1 - u1)
+    if mistake == "hand_sigmoid_prime_no_h":
+        prime2, prime1 = 1 - h2, 1 - h1
     back3 = W3 if mistake == "hand_w_not_transposed" else W3.T
     dz2 = (dz3 @ back3) * prime2
     dz1 = (dz2 @ W2.T) * prime1
@@ -771,8 +823,9 @@ def _net_gradients(params, x, y, mistake=None):
     return grads
 
 
-HAND_MISTAKES = ("hand_p_only", "hand_no_sigmoid_prime", "hand_sigmoid_prime_on_input", "hand_w_not_transposed",
-                 "hand_last_layer_only", "hand_weight_factor", "hand_first_sample", "hand_output_as_factor")
+HAND_MISTAKES = ("hand_p_only", "hand_no_sigmoid_prime", "hand_sigmoid_prime_on_input", "hand_sigmoid_prime_no_h",
+                 "hand_w_not_transposed", "hand_last_layer_only", "hand_weight_factor", "hand_first_sample",
+                 "hand_output_as_factor")
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 

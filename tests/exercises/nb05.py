@@ -681,11 +681,18 @@ def _forward_global_max(self, z, y):
     return float(-np.mean(np.log(self.p[np.arange(len(y)), y])))
 
 
+def _forward_log_sum_unshifted(self, z, y):
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    self.p, self.y = np.exp(log_p), y
+    return float(-log_p[np.arange(len(y)), y].mean())
+
+
 SCE_FORWARD = Exercise(
     ASSIGNMENT, "sce_forward_test", "SoftmaxCrossEntropy",
     wrong={
         "ln of a softmax that underflows": (_forward_log_of_softmax, "ln was taken of a probability that rounded to 0"),
         "ln(p + eps)": (_forward_log_eps, "ln(p + eps)"),
+        "log-sum-exp without the shift": (_forward_log_sum_unshifted, "without subtracting the row's maximum m"),
         "sum instead of mean": (_forward_sum, "missing 1/N"),
         "no minus": (_forward_no_minus, "the sign is flipped"),
         "every class": (_forward_every_class, "every class"),
@@ -830,8 +837,8 @@ def _sig(u):
     return 1.0 / (1.0 + np.exp(-u))
 
 
-def _hand_grads(params, x, y, *, plus=False, prime=True, prime_on_input=False, transpose=True, last_only=False,
-                weight_factor=False, first_sample=False, mean=True, fused=True):
+def _hand_grads(params, x, y, *, plus=False, prime=True, prime_on_input=False, prime_no_h=False, transpose=True,
+                last_only=False, weight_factor=False, first_sample=False, mean=True, fused=True):
     W1, b1, W2, b2, W3, b3 = params
     n = len(y)
     u1 = x @ W1 + b1
@@ -845,6 +852,8 @@ def _hand_grads(params, x, y, *, plus=False, prime=True, prime_on_input=False, t
     d2, d1 = (h2 * (1 - h2), h1 * (1 - h1)) if prime else (1.0, 1.0)
     if prime_on_input:
         d2, d1 = u2 * (1 - u2), u1 * (1 - u1)
+    if prime_no_h:
+        d2, d1 = 1 - h2, 1 - h1
     dz2 = (dz3 @ (W3.T if transpose else W3)) * d2
     dz1 = (dz2 @ W2.T) * d1
     grads = [x.T @ dz1, dz1.sum(axis=0), h1.T @ dz2, dz2.sum(axis=0), h2.T @ dz3, dz3.sum(axis=0)]
@@ -919,7 +928,8 @@ HAND_STEP = Exercise(
     wrong={
         "adds the gradient": (_hand(plus=True), "the step added the gradient"),
         "no sigmoid derivative": (_hand(prime=False), "through each sigmoid unchanged"),
-        "sigmoid derivative on the input": (_hand(prime_on_input=True), "written with its input u"),
+        "sigmoid derivative on the input": (_hand(prime_on_input=True), "written with its input z"),
+        "sigmoid derivative without h": (_hand(prime_no_h=True), "the factor h is missing"),
         "W3 not transposed": (_hand(transpose=False), "dz W3^T"),
         "last layer only": (_hand(last_only=True), "only the last layer was updated"),
         "weights as the factor": (_hand(weight_factor=True), "used the weights as the factor"),
