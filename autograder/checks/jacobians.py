@@ -13,7 +13,8 @@ Entries of every array are numbered row by row (C order), as ``np.ravel`` does.
   (d a/dx (N M, N D), d a/dW (N M, D M)) of a = x W + b, against central
   differences of a reference forward, and exact (not numerical).
 - ``check_softmax_batch_jacobian(softmax_batch_jacobian, n=3, c=4)``: d p/dz
-  (N C, N C) of p = softmax(z) row by row: one block diag(p) - p p^T per row.
+  (N C, N C) of p = softmax(z) row by row: one block diag(p) - p p^T per row;
+  one case has logits near LARGE, where a softmax without the max shift gives NaN.
 - ``check_dense_vjp(dense_vjp, n=4, d=5, m=3, big=[24, 30, 20])``: (dx, dW, db)
   = dout J for out = sigmoid(x W + b), against central differences with a
   random dout; on a batch of size ``big`` = [N, D, M] by value and by the
@@ -21,14 +22,18 @@ Entries of every array are numbered row by row (C order), as ``np.ravel`` does.
   the bytes of the inputs: forming a Jacobian (or the diagonal matrix of the
   sigmoid's slopes) takes far more.
 - ``check_softmax_vjp(softmax_vjp, n=4, c=3, big=[40, 24])``: dz = dout d p/dz
-  row by row, (N, C), and its peak memory on a batch of size ``big``.
-- ``check_network_jacobian(network_jacobian, n=2, widths=[3, 4, 2],
+  row by row, (N, C), also near LARGE, and its peak memory on a batch of size ``big``.
+- ``check_network_jacobian(network_jacobian, n=3, widths=[3, 4, 2],
   hidden="sigmoid", top="softmax")``: (J, [(J_W, J_b) per Linear]) of a list
   of library modules Linear(w0, w1), hidden, Linear(w1, w2), ..., top, for
-  the output z_K with respect to x and to each Linear's W and b.
-- ``check_network_vjp(network_vjp, ..., big=[24, 40])``: (deltas, [(dW, db)
+  the output z_K with respect to x and to each Linear's W and b. With a
+  softmax on top, the last case raises the last Linear's bias by LARGE.
+- ``check_network_vjp(network_vjp, ..., big=[128, 6])``: (deltas, [(dW, db)
   per Linear]) with deltas[k] = dc/dz_k for a random dout = dc/dz_K, and the
-  peak memory on a network of width big[1] and a batch of big[0].
+  peak memory on a network of width big[1] and a batch of big[0] (a tall
+  batch: a Jacobian grows as (N width)^2, the limit as N width + width^2).
+- ``check_network_jvp(network_jvp, ..., big=[128, 6])``: J u in z_K's shape
+  for a random u, and the peak memory as above.
 
 Every answer is judged against references the student cannot change; an
 answer computed with finite differences where the exercise wants the exact
