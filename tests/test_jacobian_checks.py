@@ -50,9 +50,9 @@ def test_right_network_answers_pass(seed):
     for fn in nb06.NETWORK_JACOBIAN.right.values():
         check_network_jacobian(fn, seed=seed, n=1 + seed % 3, **spec)
     for fn in nb06.NETWORK_VJP.right.values():
-        check_network_vjp(fn, seed=seed, n=1 + seed % 3, big=[16, 24], **spec)
+        check_network_vjp(fn, seed=seed, n=1 + seed % 3, big=[48, 5], **spec)
     for fn in nb06.NETWORK_JVP.right.values():
-        check_network_jvp(fn, seed=seed, n=1 + seed % 3, **spec)
+        check_network_jvp(fn, seed=seed, n=1 + seed % 3, big=[48, 5], **spec)
 
 
 # -- twins that must fail, with their diagnosis, on other seeds than the notebook's ---------------------
@@ -80,6 +80,37 @@ def test_the_memory_limit_lies_between_an_honest_vjp_and_the_diagonal_of_slopes(
         honest = 8 * (n * d + d * m + 2 * n * m + m)        # the inputs' bytes and a few more
         diagonal = 8 * (n * m) ** 2                         # diag(s') alone, (N M, N M)
         assert 8 * honest < memory_limit(n, d, m) < diagonal / 3
+
+
+def _local_jacobians_vjp(network, x, dout):
+    """One VJP per module, but through each activation's Jacobian, formed: (N w, N w)."""
+    from backproplab.layers import Linear
+    states = nb06._forward(network, x)
+    deltas, grads = [dout], []
+    for k in range(len(network) - 1, -1, -1):
+        module, z_in, z_out, delta = network[k], states[k], states[k + 1], deltas[0]
+        if isinstance(module, Linear):
+            grads.insert(0, (z_in.T @ delta, delta.sum(axis=0)))
+            delta = delta @ module.params["W"].T
+        else:
+            delta = (delta.ravel() @ nb06._local(module, z_in, z_out)).reshape(z_in.shape)
+        deltas.insert(0, delta)
+    return deltas, grads
+
+
+@pytest.mark.parametrize("big,spec", [([128, 6], NETWORKS[0]), ([100, 6], dict(widths=[2, 5, 3, 4], hidden="tanh",
+                                                                                  top="softmax")),
+                                      ([64, 8], dict(widths=[4, 3, 2], hidden="relu", top="none"))])
+def test_the_network_memory_limit_lies_between_an_honest_chain_and_local_jacobians(big, spec):
+    from backproplab import cost
+    case = checks.NetworkVJP().cases({"seed": 1, "count": 0, "n": 2, "big": big, **spec})[-1]
+    limit = checks.network_memory_limit(case.data)
+    peaks = {}
+    for name, fn in [("honest", nb06.NETWORK_VJP.right["one VJP per module, going down"]),
+                     ("local", _local_jacobians_vjp)]:
+        peaks[name] = min(cost.peak_memory(fn, checks._modules(case.data), case.data["x"].copy(),
+                                           case.data["dout"].copy())[1] for _ in range(2))
+    assert 8 * peaks["honest"] < limit < peaks["local"] / 2, (peaks, limit)
 
 
 def test_a_vjp_checked_with_dout_of_ones_would_miss_an_ignored_dout_but_this_check_does_not():

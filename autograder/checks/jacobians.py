@@ -13,7 +13,8 @@ Entries of every array are numbered row by row (C order), as ``np.ravel`` does.
   (d a/dx (N M, N D), d a/dW (N M, D M)) of a = x W + b, against central
   differences of a reference forward, and exact (not numerical).
 - ``check_softmax_batch_jacobian(softmax_batch_jacobian, n=3, c=4)``: d p/dz
-  (N C, N C) of p = softmax(z) row by row: one block diag(p) - p p^T per row.
+  (N C, N C) of p = softmax(z) row by row: one block diag(p) - p p^T per row;
+  one case has logits near LARGE, where a softmax without the max shift gives NaN.
 - ``check_dense_vjp(dense_vjp, n=4, d=5, m=3, big=[24, 30, 20])``: (dx, dW, db)
   = dout J for out = sigmoid(x W + b), against central differences with a
   random dout; on a batch of size ``big`` = [N, D, M] by value and by the
@@ -21,14 +22,18 @@ Entries of every array are numbered row by row (C order), as ``np.ravel`` does.
   the bytes of the inputs: forming a Jacobian (or the diagonal matrix of the
   sigmoid's slopes) takes far more.
 - ``check_softmax_vjp(softmax_vjp, n=4, c=3, big=[40, 24])``: dz = dout d p/dz
-  row by row, (N, C), and its peak memory on a batch of size ``big``.
-- ``check_network_jacobian(network_jacobian, n=2, widths=[3, 4, 2],
+  row by row, (N, C), also near LARGE, and its peak memory on a batch of size ``big``.
+- ``check_network_jacobian(network_jacobian, n=3, widths=[3, 4, 2],
   hidden="sigmoid", top="softmax")``: (J, [(J_W, J_b) per Linear]) of a list
   of library modules Linear(w0, w1), hidden, Linear(w1, w2), ..., top, for
-  the output z_K with respect to x and to each Linear's W and b.
-- ``check_network_vjp(network_vjp, ..., big=[24, 40])``: (deltas, [(dW, db)
+  the output z_K with respect to x and to each Linear's W and b. With a
+  softmax on top, the last case raises the last Linear's bias by LARGE.
+- ``check_network_vjp(network_vjp, ..., big=[128, 6])``: (deltas, [(dW, db)
   per Linear]) with deltas[k] = dc/dz_k for a random dout = dc/dz_K, and the
-  peak memory on a network of width big[1] and a batch of big[0].
+  peak memory on a network of width big[1] and a batch of big[0] (a tall
+  batch: a Jacobian grows as (N width)^2, the limit as N width + width^2).
+- ``check_network_jvp(network_jvp, ..., big=[128, 6])``: J u in z_K's shape
+  for a random u, and the peak memory as above.
 
 Every answer is judged against references the student cannot change; an
 answer computed with finite differences where the exercise wants the exact
@@ -51,6 +56,7 @@ from .gradients import unchanged
 FUNCTIONS = ("pairs", "tanh", "matrix", "softmax")  # softmax ignores a common shift: not first at seed 1
 STEPS = (1e-1, 1e-2, 1e-3)
 MEMORY_ARRAYS = 32  # the peak allowed: this many arrays the size of the inputs together
+LARGE = 800.0  # logits this large overflow exp (exp(800) is inf): a softmax without the max shift gives NaN
 
 # What already computes a derivative numerically, or a Jacobian or a VJP of the course's layers.
 DIFFERENTIATORS = (
@@ -111,6 +117,16 @@ def _float32_explains(got, expected, exact=None):
     scale = np.max(np.abs(expected), initial=0.0)
     return (_in_float32(got) and not _in_float32(reference)
             and bool(np.max(np.abs(np.asarray(got) - expected), initial=0.0) <= 1e-3 * scale))
+
+
+def _reject_overflow(value, what):
+    """A named rejection of NaN or infinite entries, on a case of large logits: exp overflowed."""
+    try:
+        got = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return
+    if got.size and not np.all(np.isfinite(got)):
+        raise Reject(text("check.softmax_overflow", what=what))
 
 
 def _array(value, shape, what):
@@ -238,7 +254,8 @@ class LinearJacobians(Check):
         worst = 0.0
         for got, wrt, exact, mistakes in [
             (jx, "x", jacobians.linear_jacobian_input(W, n),
-             {"jac_tiled": np.tile(W.T, (n, n)), "jac_x_column_major": np.kron(W.T, np.eye(n))}),
+             {"jac_tiled": np.tile(W.T, (n, n)), "jac_x_column_major": np.kron(W.T, np.eye(n)),
+              "jac_x_reshaped": np.kron(np.eye(n), W.reshape(m, d))}),
             (jw, "W", exact_w,
              {"jac_w_column_major": exact_w[:, _order((d, m), "F")],
               "jac_weights_one_row": np.kron(np.tile(x[:1], (n, 1)), np.eye(m))}),
@@ -288,13 +305,17 @@ class SoftmaxBatchJacobian(Check):
             if c > 1 and np.min(np.diff(np.sort(z, axis=1), axis=1)) < 0.05:
                 continue
             cases.append(Case(text("check.jac_case_softmax_batch", index=len(cases), n=n, c=c), {"z": z}))
+        z = _logits(rng, (n, c))
+        cases.append(Case(text("check.jac_case_softmax_large", n=n, c=c, offset=LARGE), {"z": z + LARGE, "offset": LARGE}))
         return cases
 
     def call(self, student, case):
         return student(case.data["z"].copy())
 
     def judge(self, case, value, params):
-        z = case.data["z"]
+        if case.data.get("offset"):
+            _reject_overflow(value, self.what)
+        z = case.data["z"] - case.data.get("offset", 0.0)  # the same Jacobian: softmax ignores a shift of a row
         n, c = z.shape
         expected, noise = numeric.numerical_jacobian(softmax, z, with_noise=True)
         got = _array(value, expected.shape, self.what)
@@ -305,6 +326,7 @@ class SoftmaxBatchJacobian(Check):
             "diagonal_only": np.diag(flat * (1 - flat)),
             "jac_rows_mixed": np.diag(flat) - np.outer(flat, flat),
             "jac_softmax_no_delta": _blocks([-np.outer(row, row) for row in p]),
+            "jac_softmax_plus": _blocks([np.diag(row) + np.outer(row, row) for row in p]),
             "jac_softmax_same_index": _blocks([row[:, None] * (np.eye(c) - row[:, None]) for row in p]),
             "jac_softmax_of_logits": _blocks([np.diag(row) - np.outer(row, row) for row in z]),
             "jac_softmax_whole_batch": _blocks([np.diag(row) - np.outer(row, row) for row in whole]),
@@ -379,7 +401,8 @@ class DenseVJP(Check):
         grads = _tuple(value, 3, self.what, "(dx, dW, db)")
         exact = jacobians.dense_vjp(dout, x, W, b)
         slope = jacobians.sigmoid_slope(x @ W + b)
-        s = functions.sigmoid(x @ W + b)
+        a = x @ W + b
+        s = functions.sigmoid(a)
         no_bias = jacobians.dense_vjp(dout, x, W, np.zeros_like(b))
         worst = 0.0
         for k, (name, arg) in enumerate([("dx", x), ("dW", W), ("db", b)]):
@@ -391,6 +414,7 @@ class DenseVJP(Check):
                 expected, noise = numeric.numerical_vjp(_dense_forward_of(k, x, W, b), arg, dout, with_noise=True)
             mistakes = {"jac_missing_slope": jacobians.dense_vjp(dout / slope, x, W, b)[k],
                         "slope_is_sigmoid": jacobians.dense_vjp(dout * s / slope, x, W, b)[k],
+                        "jac_slope_formula_at_input": jacobians.dense_vjp(dout * a * (1 - a) / slope, x, W, b)[k],
                         "jac_forgot_bias": no_bias[k]}
             worst = max(worst, _judge(got, expected, noise, what=what, mistakes=mistakes, factors={"N": n},
                                       exact=None if case.data["big"] else exact[k]))
@@ -417,13 +441,19 @@ class SoftmaxVJP(Check):
 
     def cases(self, params):
         rng = np.random.default_rng(params["seed"])
-        sizes = [(params["n"], params["c"])] * params["count"] + [tuple(params["big"])]
+        n, c = params["n"], params["c"]
+        sizes = [(n, c)] * (params["count"] + 1) + [tuple(params["big"])]
         cases = []
         for i, (n, c) in enumerate(sizes):
-            big = i == params["count"]
+            big, large = i == params["count"] + 1, i == params["count"]
             data = {"z": _logits(rng, (n, c)), "dout": rng.normal(size=(n, c)), "big": big}
-            label = (text("check.jac_case_softmax_vjp_big", n=n, c=c) if big
-                     else text("check.jac_case_softmax_vjp", index=i, n=n, c=c))
+            label = text("check.jac_case_softmax_vjp", index=i, n=n, c=c)
+            if big:
+                label = text("check.jac_case_softmax_vjp_big", n=n, c=c)
+            if large:
+                data["z"] += LARGE
+                data["offset"] = LARGE
+                label = text("check.jac_case_softmax_vjp_large", n=n, c=c, offset=LARGE)
             cases.append(Case(label, data))
         return cases
 
@@ -444,6 +474,9 @@ class SoftmaxVJP(Check):
             value, dout_after, z_after = _tuple(value, 3, self.what, "(result, dout, z)")
             unchanged(dout, dout_after, self.what, "dout")
             unchanged(z, z_after, self.what, "z")
+            if case.data.get("offset"):
+                _reject_overflow(value, self.what)
+                z = z - case.data["offset"]  # the same product: softmax ignores a shift of a row
             expected, noise = numeric.numerical_vjp(softmax, z, dout, with_noise=True)
         got = _array(value, z.shape, self.what)
         p = softmax(z)
@@ -451,6 +484,8 @@ class SoftmaxVJP(Check):
             "jac_vjp_diagonal_only": dout * p * (1 - p),
             "jac_vjp_no_sum": p * dout,
             "jac_vjp_wrong_axis": p * (dout - np.sum(dout * p, axis=0)),
+            "jac_vjp_sum_all": p * (dout - np.sum(dout * p)),
+            "jac_vjp_plus": p * (dout + np.sum(dout * p, axis=1, keepdims=True)),
             "jac_vjp_of_logits": z * (dout - np.sum(dout * z, axis=1, keepdims=True)),
             "jac_ignored_dout": np.zeros_like(z),
         }
@@ -536,12 +571,18 @@ def _local(kind, z_in, z_out, variant):
         return softmax_batch_jacobian(z_in)
     if kind == "relu":
         return np.diag((z_in > 0).ravel().astype(np.float64))
+    return np.diag(_slope(kind, z_in, z_out, variant).ravel())
+
+
+def _slope(kind, z_in, z_out, variant):
+    """The slopes of a sigmoid or tanh between z_in and z_out (variant: a mistake to replay, or None)."""
+    if variant == "formula_at_input":  # s (1 - s) or 1 - t^2 written with the input a in place of s or t
+        return z_in * (1 - z_in) if kind == "sigmoid" else 1 - z_in ** 2
     at = z_out if variant == "at_output" else z_in
-    if kind == "sigmoid":
-        s = functions.sigmoid(at)
-        return np.diag((s if variant == "s" else s * (1 - s)).ravel())
-    t = np.tanh(at)
-    return np.diag((t if variant == "s" else 1 - t ** 2).ravel())
+    v = functions.sigmoid(at) if kind == "sigmoid" else np.tanh(at)
+    if variant == "s":
+        return v
+    return v * (1 - v) if kind == "sigmoid" else 1 - v ** 2
 
 
 def network_jacobian(kinds, Ws, bs, x, variant=None):
@@ -576,17 +617,42 @@ def network_vjp(kinds, Ws, bs, x, dout, variant=None):
             delta = delta @ Ws[li].T
         elif kind == "softmax":
             p = z_out
-            delta = p * delta * (1 - p) if variant == "diagonal" else softmax_vjp(delta, z_in)
+            if variant == "diagonal":
+                delta = p * delta * (1 - p)
+            elif variant == "sum_all":
+                delta = p * (delta - np.sum(delta * p))
+            else:
+                delta = softmax_vjp(delta, z_in)
         elif kind == "relu":
             delta = delta * (z_in > 0)
         else:
-            at = z_out if variant == "at_output" else z_in
-            f = functions.sigmoid if kind == "sigmoid" else np.tanh
-            v = f(at)
-            slope = v if variant == "s" else (v * (1 - v) if kind == "sigmoid" else 1 - v ** 2)
-            delta = delta * slope
+            delta = delta * _slope(kind, z_in, z_out, variant)
         deltas.insert(0, delta)
     return deltas, grads
+
+
+def network_jvp(kinds, Ws, bs, x, u, variant=None):
+    """Reference: J u in z_K's shape, one JVP per module going up."""
+    states = _states(kinds, Ws, bs if variant != "no_bias" else [0 * b for b in bs], x)
+    t, li = u, 0
+    for k, kind in enumerate(kinds):
+        z_in, z_out = states[k], states[k + 1]
+        if kind == "linear":
+            t = t @ Ws[li] + (bs[li] if variant == "tangent_bias" else 0.0)
+            li += 1
+        elif kind == "softmax":
+            p = z_out
+            if variant == "diagonal":
+                t = p * t * (1 - p)
+            elif variant == "sum_all":
+                t = p * (t - np.sum(t * p))
+            else:
+                t = p * (t - np.sum(t * p, axis=1, keepdims=True))
+        elif kind == "relu":
+            t = t * (z_in > 0)
+        else:
+            t = t * _slope(kind, z_in, z_out, variant)
+    return t
 
 
 def _modules(data):
@@ -598,6 +664,8 @@ def _modules(data):
             module = Linear(W.shape[0], W.shape[1], rng=0)
             module.params["W"][...] = W
             module.params["b"][...] = b
+            if li == len(data["Ws"]) - 1:
+                module.params["b"][...] += data.get("offset", 0.0)  # large logits: softmax ignores the shift
             li += 1
         else:
             module = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "softmax": Softmax}[kind]()
@@ -616,11 +684,32 @@ def _without_backward(call):
 
 
 VARIANTS = {"at_output": "slope_of_activation", "s": "slope_is_sigmoid", "diagonal": "jac_net_softmax_diagonal",
-            "no_bias": "jac_forgot_bias"}
+            "no_bias": "jac_forgot_bias", "formula_at_input": "jac_slope_formula_at_input"}
+VJP_VARIANTS = {**VARIANTS, "sum_all": "jac_vjp_sum_all"}
+JVP_VARIANTS = {**VJP_VARIANTS, "tangent_bias": "jac_jvp_bias"}
+
+
+def _variants(variants, kinds):
+    """The keys of the mistakes that can show on a network of these kinds."""
+    softmax_only = ("diagonal", "sum_all")
+    return [key for key in variants if key not in softmax_only or "softmax" in kinds]
+
+
+def _reversed_weights(got, expected, what):
+    """Reject, named, a list of per-Linear pairs given from the top Linear down."""
+    if len(got) < 2 or not all(isinstance(pair, tuple) and len(pair) == 2 for pair in got):
+        return
+    shape = lambda pairs: [tuple(np.shape(a) for a in pair) for pair in pairs]  # noqa: E731
+    flipped = list(got)[::-1]
+    same_shapes = shape(flipped) == shape(expected)
+    if same_shapes and (shape(got) != shape(expected) or all(
+            np.allclose(np.asarray(a, dtype=np.float64), b, rtol=1e-6, atol=1e-9)
+            for pair, exact in zip(flipped, expected) for a, b in zip(pair, exact))):
+        raise Reject(text("check.jac_weights_reversed", what=what))
 
 
 class _NetworkCheck(Check):
-    defaults = {"seed": 0, "count": 2, "n": 2, "widths": [3, 4, 2], "hidden": "sigmoid", "top": "softmax"}
+    defaults = {"seed": 0, "count": 2, "n": 3, "widths": [3, 4, 2], "hidden": "sigmoid", "top": "softmax"}
     delegation = ALL
 
     def cases(self, params):
@@ -630,7 +719,13 @@ class _NetworkCheck(Check):
         for i in range(params["count"]):
             label = text("check.jac_case_network", index=i, n=params["n"], modules=", ".join(kinds),
                          widths=str(widths))
+            large = kinds[-1] == "softmax" and i == params["count"] - 1
+            if large:
+                label = text("check.jac_case_network_large", index=i, n=params["n"], modules=", ".join(kinds),
+                             widths=str(widths), offset=LARGE)
             cases.append(_network_case(rng, params["n"], widths, kinds, label))
+            if large:
+                cases[-1].data["offset"] = LARGE
         if "big" in params:
             n, width = params["big"]
             big_widths, big_kinds = _architecture(params, [width] * len(widths))
@@ -663,8 +758,8 @@ class NetworkJacobian(_NetworkCheck):
         J, weights = _tuple(value, 2, self.what, "(J, weight_jacobians)")
         weights = _items(weights, len(Ws), self.what, "weight_jacobians")
         exact_J, exact_weights = network_jacobian(kinds, Ws, bs, x)
-        replays = {key: network_jacobian(kinds, Ws, bs, x, key) for key in VARIANTS
-                   if key != "diagonal" or "softmax" in kinds}
+        _reversed_weights(weights, exact_weights, self.what)
+        replays = {key: network_jacobian(kinds, Ws, bs, x, key) for key in _variants(VARIANTS, kinds)}
         parts = [("d z_K/d x", J, x, "x", 0, exact_J, lambda r: r[0])]
         for li, pair in enumerate(weights):
             J_W, J_b = _tuple(pair, 2, self.what, "(J_W, J_b)")
@@ -673,19 +768,22 @@ class NetworkJacobian(_NetworkCheck):
         worst = 0.0
         for part, got, arg, which, li, exact, pick in parts:
             what = text("check.jac_part", what=self.what, part=part)
+            if data.get("offset"):
+                _reject_overflow(got, what)
             expected, noise = numeric.numerical_jacobian(self._wrt(data, which, li), arg, with_noise=True)
             got = _array(got, expected.shape, what)
             mistakes = {VARIANTS[key]: pick(replay) for key, replay in replays.items()}
             if which == "W":
                 mistakes["jac_w_column_major"] = exact[:, _order(arg.shape, "F")]
-            worst = max(worst, _judge(got, expected, noise, what=what, exact=exact, mistakes=mistakes))
+            worst = max(worst, _judge(got, expected, noise, what=what, exact=exact, mistakes=mistakes,
+                                      factors={"N": x.shape[0]}))
         return worst
 
 
-def network_memory_limit(data):
-    """MEMORY_ARRAYS times the bytes of x, dout, every W and b and every state of the forward pass."""
+def network_memory_limit(data, given="dout"):
+    """MEMORY_ARRAYS times the bytes of x, the given dout (or u), every W and b and every state of the forward pass."""
     states = _states(data["kinds"], data["Ws"], data["bs"], data["x"])
-    entries = data["dout"].size + sum(W.size + b.size for W, b in zip(data["Ws"], data["bs"]))
+    entries = data[given].size + sum(W.size + b.size for W, b in zip(data["Ws"], data["bs"]))
     return MEMORY_ARRAYS * 8 * (entries + sum(s.size for s in states))
 
 
@@ -694,7 +792,7 @@ class NetworkVJP(_NetworkCheck):
 
     name = "network_vjp"
     what = "network_vjp(network, x, dout)"
-    defaults = {**_NetworkCheck.defaults, "big": [24, 40]}
+    defaults = {**_NetworkCheck.defaults, "big": [128, 6]}
 
     def call(self, student, case):
         network, x, dout = _modules(case.data), case.data["x"].copy(), case.data["dout"].copy()
@@ -721,8 +819,8 @@ class NetworkVJP(_NetworkCheck):
                 and dout.shape != x.shape):
             raise Reject(text("check.jac_deltas_reversed", what=self.what))
         exact_deltas, exact_grads = network_vjp(kinds, Ws, bs, x, dout)
-        replays = {key: network_vjp(kinds, Ws, bs, x, dout, key) for key in VARIANTS
-                   if key != "diagonal" or "softmax" in kinds}
+        _reversed_weights(grads, exact_grads, self.what)
+        replays = {key: network_vjp(kinds, Ws, bs, x, dout, key) for key in _variants(VJP_VARIANTS, kinds)}
         replays["ones"] = network_vjp(kinds, Ws, bs, x, np.ones_like(dout))
         parts = []
         for k, got in enumerate(deltas):
@@ -734,6 +832,8 @@ class NetworkVJP(_NetworkCheck):
         worst = 0.0
         for part, got, arg, (which, index), exact, pick in parts:
             what = text("check.jac_part", what=self.what, part=part)
+            if data.get("offset"):
+                _reject_overflow(got, what)
             got = _array(got, np.shape(arg), what)
             if big:
                 expected, noise = exact, 0.0
@@ -743,9 +843,9 @@ class NetworkVJP(_NetworkCheck):
                 else:
                     tail = self._wrt(data, which, index)
                 expected, noise = numeric.numerical_vjp(tail, arg, dout, with_noise=True)
-            mistakes = {("jac_ignored_dout" if key == "ones" else VARIANTS[key]): pick(replay)
+            mistakes = {("jac_ignored_dout" if key == "ones" else VJP_VARIANTS[key]): pick(replay)
                         for key, replay in replays.items()}
-            worst = max(worst, _judge(got, expected, noise, what=what, mistakes=mistakes,
+            worst = max(worst, _judge(got, expected, noise, what=what, mistakes=mistakes, factors={"N": x.shape[0]},
                                       exact=None if big else exact))
         if big:
             limit = network_memory_limit(data)
@@ -770,6 +870,7 @@ class NetworkJVP(_NetworkCheck):
 
     name = "network_jvp"
     what = "network_jvp(network, x, u)"
+    defaults = {**_NetworkCheck.defaults, "big": [128, 6]}
 
     def cases(self, params):
         cases = super().cases(params)
@@ -780,21 +881,41 @@ class NetworkJVP(_NetworkCheck):
 
     def call(self, student, case):
         network, x, u = _modules(case.data), case.data["x"].copy(), case.data["u"].copy()
-        return _without_backward(lambda: student(network, x, u)), u
+        if not case.data["big"]:
+            return _without_backward(lambda: student(network, x, u)), u
+        runs = [_without_backward(lambda: cost.peak_memory(student, _modules(case.data), x.copy(), u.copy()))
+                for _ in range(2)]  # the smaller peak: a one-off allocation outside the student's code is not counted
+        return runs[0][0], float(min(peak for _, peak in runs))
 
     def judge(self, case, value, params):
         data = case.data
         kinds, Ws, bs, x = data["kinds"], data["Ws"], data["bs"], data["x"]
-        u = data["u"]
-        got, u_after = _tuple(value, 2, self.what, "(Ju, u)")
-        unchanged(u, u_after, self.what, "u")
-        expected, noise = numeric.numerical_directional(self._wrt(data, "x", 0), x, u, with_noise=True)
+        u, big = data["u"], data["big"]
+        if big:
+            got, peak = _tuple(value, 2, self.what, "(Ju, peak)")
+        else:
+            got, u_after = _tuple(value, 2, self.what, "(Ju, u)")
+            unchanged(u, u_after, self.what, "u")
+        if data.get("offset"):
+            _reject_overflow(got, self.what)
+        exact = network_jvp(kinds, Ws, bs, x, u)
+        if big:
+            expected, noise = exact, 0.0
+        else:
+            expected, noise = numeric.numerical_directional(self._wrt(data, "x", 0), x, u, with_noise=True)
         got = _array(got, expected.shape, self.what)
-        exact = (network_jacobian(kinds, Ws, bs, x)[0] @ u.ravel()).reshape(expected.shape)
-        mistakes = {VARIANTS[key]: (network_jacobian(kinds, Ws, bs, x, key)[0] @ u.ravel()).reshape(expected.shape)
-                    for key in VARIANTS if key != "diagonal" or "softmax" in kinds}
-        mistakes["jac_ignored_u"] = (network_jacobian(kinds, Ws, bs, x)[0] @ np.ones(x.size)).reshape(expected.shape)
-        return _judge(got, expected, noise, what=self.what, exact=exact, mistakes=mistakes)
+        mistakes = {JVP_VARIANTS[key]: network_jvp(kinds, Ws, bs, x, u, key) for key in _variants(JVP_VARIANTS, kinds)}
+        mistakes["jac_ignored_u"] = network_jvp(kinds, Ws, bs, x, np.ones_like(u))
+        score = _judge(got, expected, noise, what=self.what, exact=None if big else exact, mistakes=mistakes,
+                       factors={"N": x.shape[0]})
+        if big:
+            limit = network_memory_limit(data, "u")
+            if peak > limit:
+                states = _states(kinds, Ws, bs, x)
+                jacobian = 8 * states[-1].size * max(s.size for s in states)
+                raise Reject(text("check.jac_memory_network_jvp", what=self.what, peak=peak / 1e6,
+                                  limit=limit / 1e6, jacobian=jacobian / 1e6))
+        return score
 
 
 # -- a Jacobian, one sweep at a time ------------------------------------------------------------------------

@@ -16,6 +16,12 @@ ASSIGNMENT = "06-jacobians"
 H = 1e-6  # the step of the finite-difference mutants
 
 
+def _naive_softmax(z):
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(z)  # no max shift: overflows on large logits
+        return e / e.sum(axis=-1, keepdims=True)
+
+
 # -- numerical Jacobian of f: array -> array -----------------------------------------------------------
 
 def _nj_copies(f, x, h=1e-5):
@@ -205,6 +211,8 @@ LINEAR_JACOBIANS = Exercise(
     wrong={
         "W instead of W^T in the blocks": (lambda x, W: (np.kron(np.eye(x.shape[0]), W), _lj_kron(x, W)[1]),
                                            "transpose"),
+        "W reshaped, not transposed": (lambda x, W: (np.kron(np.eye(x.shape[0]), W.reshape(W.shape[1], W.shape[0])),
+                                                      _lj_kron(x, W)[1]), "reshape"),
         "W^T tiled in every block": (lambda x, W: (np.tile(W.T, (x.shape[0], x.shape[0])), _lj_kron(x, W)[1]),
                                      "repeated in every block"),
         "s and x numbered column by column": (lambda x, W: (np.kron(W.T, np.eye(x.shape[0])), _lj_kron(x, W)[1]),
@@ -291,6 +299,9 @@ SOFTMAX_BATCH_JACOBIAN = Exercise(
         "rows of the batch mixed": (lambda z: np.diag(softmax(z).ravel()) - np.outer(softmax(z), softmax(z)),
                                     "rows of the batch were mixed"),
         "no delta: -p p^T": (_sbj_with(lambda p, z: -np.outer(p, p)), "-p_j p_i"),
+        "diag(p) + p p^T": (_sbj_with(lambda p, z: np.diag(p) + np.outer(p, p)), "the sign of p p^T"),
+        "naive softmax, no max shift": (_sbj_with(lambda p, z: np.diag(_naive_softmax(z)) - np.outer(
+            _naive_softmax(z), _naive_softmax(z))), "exp overflowed"),
         "the same index twice": (_sbj_with(lambda p, z: p[:, None] * (np.eye(p.size) - p[:, None])),
                                  "the same index twice"),
         "the formula on the logits": (_sbj_with(lambda p, z: np.diag(z) - np.outer(z, z)), "logits"),
@@ -391,6 +402,7 @@ DENSE_VJP = Exercise(
                 x, W, b), "MB at its peak"),
         "missing the sigmoid's slope": (_vjp_with(lambda a: 1.0), "slope s'(a)"),
         "s instead of s'": (_vjp_with(sigmoid), "s(z) was used where"),
+        "s (1 - s) written with a": (_vjp_with(lambda a: a * (1 - a)), "in place of its output"),
         "bias left out of the forward pass": (lambda dout, x, W, b: _vjp(dout, x, W, 0 * b), "bias was left out"),
         "dW transposed, g^T x": (lambda dout, x, W, b: (_vjp(dout, x, W, b)[0], _vjp(dout, x, W, b)[1].T,
                                                         _vjp(dout, x, W, b)[2]), "transpose"),
@@ -454,6 +466,11 @@ SOFTMAX_VJP = Exercise(
         "sum down the columns": (lambda dout, z: softmax(z) * (dout - np.sum(dout * softmax(z), axis=0)), "axis=0"),
         "the formula on the logits": (lambda dout, z: z * (dout - np.sum(dout * z, axis=1, keepdims=True)), "logits"),
         "flipped sign": (lambda dout, z: -_svjp(dout, z), "sign is flipped"),
+        "plus the weighted sum": (lambda dout, z: softmax(z) * (dout + np.sum(dout * softmax(z), axis=1, keepdims=True)),
+                                  "sign of the weighted sum"),
+        "sum without axis": (lambda dout, z: softmax(z) * (dout - np.sum(dout * softmax(z))), "np.sum without axis"),
+        "naive softmax, no max shift": (lambda dout, z: _naive_softmax(z) * (
+            dout - np.sum(dout * _naive_softmax(z), axis=1, keepdims=True)), "exp overflowed"),
         "dout ignored (ones)": (lambda dout, z: _svjp(np.ones_like(dout), z), "dout = all ones"),
         "forms the Jacobian": (lambda dout, z: (dout.ravel() @ _sbj_blocks(z)).reshape(z.shape), "MB at its peak"),
         "changes dout in place": (_svjp_in_place, "changed its input dout"),
@@ -477,13 +494,18 @@ def _forward(network, x):
     return states
 
 
-def _local(module, z_in, z_out, slope_at="input", softmax_diagonal=False, s_only=False):
+def _local(module, z_in, z_out, slope_at="input", softmax_diagonal=False, s_only=False, naive_softmax=False,
+           formula_at_input=False):
     if isinstance(module, Softmax):
         if softmax_diagonal:
             return np.diag((z_out * (1 - z_out)).ravel())
+        if naive_softmax:
+            return _blocks_of([np.diag(r) - np.outer(r, r) for r in _naive_softmax(z_in)])
         return _sbj_blocks(z_in)
     if isinstance(module, ReLU):
         return np.diag((z_in > 0).ravel().astype(float))
+    if formula_at_input:  # s (1 - s) or 1 - t^2 written with the input a
+        return np.diag((z_in * (1 - z_in) if isinstance(module, Sigmoid) else 1 - z_in ** 2).ravel())
     at = z_out if slope_at == "output" else z_in
     if isinstance(module, Sigmoid):
         s = sigmoid(at)
@@ -579,7 +601,9 @@ NETWORK_JACOBIAN = Exercise(
         "W numbered column by column": (lambda net, x: _nj(net, x, w_column_major=True),
                                         "entries of W were numbered column by column"),
         "product taken in the wrong order": (lambda net, x: _nj(net, x, reverse_order=True), "raised"),
-        "weight Jacobians in reverse order": (lambda net, x: (_nj(net, x)[0], _nj(net, x)[1][::-1]), "shape"),
+        "weight Jacobians in reverse order": (lambda net, x: (_nj(net, x)[0], _nj(net, x)[1][::-1]), "top Linear down"),
+        "naive softmax, no max shift": (lambda net, x: _nj(net, x, naive_softmax=True), "exp overflowed"),
+        "s (1 - s) written with a": (lambda net, x: _nj(net, x, formula_at_input=True), "in place of its output"),
         "rows from the library's backward": (_nj_by_backward, "already does"),
         "finite differences for J": (_nj_by_differences, "numerical approximation"),
         "only J": (lambda net, x: _nj(net, x)[0], "as a tuple"),
@@ -595,19 +619,30 @@ NETWORK_JACOBIAN = Exercise(
 # -- a network: the chain of VJPs ---------------------------------------------------------------------------
 
 def _nv(network, x, dout, slope_at="input", s_only=False, softmax_diagonal=False, states=None, reverse=False,
-        transpose_dW=False, drop_top=False):
+        transpose_dW=False, drop_top=False, naive_softmax=False, formula_at_input=False, mean=False,
+        reverse_grads=False):
     states = _forward(network, x) if states is None else states
     deltas, grads = [dout], []
     for k in range(len(network) - 1, -1, -1):
         module, z_in, z_out, delta = network[k], states[k], states[k + 1], deltas[0]
         if isinstance(module, Linear):
             dW = delta.T @ z_in if transpose_dW else z_in.T @ delta
-            grads.insert(0, (dW, delta.sum(axis=0)))
+            pair = (dW / len(x), delta.sum(axis=0) / len(x)) if mean else (dW, delta.sum(axis=0))
+            if reverse_grads:
+                grads.append(pair)  # going down: the top Linear first
+            else:
+                grads.insert(0, pair)
             delta = delta @ module.params["W"].T
         elif isinstance(module, Softmax):
-            delta = delta * z_out * (1 - z_out) if softmax_diagonal else _svjp(delta, z_in)
+            if naive_softmax:
+                p = _naive_softmax(z_in)
+                delta = p * (delta - np.sum(delta * p, axis=1, keepdims=True))
+            else:
+                delta = delta * z_out * (1 - z_out) if softmax_diagonal else _svjp(delta, z_in)
         elif isinstance(module, ReLU):
             delta = delta * (z_in > 0)
+        elif formula_at_input:
+            delta = delta * (z_in * (1 - z_in) if isinstance(module, Sigmoid) else 1 - z_in ** 2)
         else:
             at = z_out if slope_at == "output" else z_in
             f = sigmoid if isinstance(module, Sigmoid) else np.tanh
@@ -688,6 +723,12 @@ NETWORK_VJP = Exercise(
         "dout missing from deltas": (lambda net, x, dout: _nv(net, x, dout, drop_top=True), "as a list of"),
         "dW transposed, delta^T z": (lambda net, x, dout: _nv(net, x, dout, transpose_dW=True), "transpose"),
         "changes dout in place": (_nv_in_place, "changed its input dout"),
+        "naive softmax, no max shift": (lambda net, x, dout: _nv(net, x, dout, naive_softmax=True), "exp overflowed"),
+        "s (1 - s) written with a": (lambda net, x, dout: _nv(net, x, dout, formula_at_input=True),
+                                     "in place of its output"),
+        "dW and db divided by N": (lambda net, x, dout: _nv(net, x, dout, mean=True), "extra division by N"),
+        "weight gradients from the top down": (lambda net, x, dout: _nv(net, x, dout, reverse_grads=True),
+                                               "top Linear down"),
         "the modules' backward": (_nv_by_backward, "already does"),
         "forms the Jacobians": (_nv_by_jacobian, "MB at its peak"),
     },
@@ -704,7 +745,8 @@ EXERCISES = [NUMERICAL_JACOBIAN, LINEAR_JACOBIANS, SOFTMAX_BATCH_JACOBIAN, DENSE
 
 # -- a network: the chain of JVPs ---------------------------------------------------------------------------
 
-def _nt(network, x, u, slope_at="input", s_only=False, softmax_diagonal=False, no_bias=False, transpose_W=False):
+def _nt(network, x, u, slope_at="input", s_only=False, softmax_diagonal=False, no_bias=False, transpose_W=False,
+        naive_softmax=False, formula_at_input=False, tangent_bias=False, sum_all=False):
     z, t = x, u
     for module in network:
         out = module.forward(z)
@@ -713,10 +755,20 @@ def _nt(network, x, u, slope_at="input", s_only=False, softmax_diagonal=False, n
             if no_bias:
                 out = z @ W
             t = t @ (W.T if transpose_W else W)
+            if tangent_bias:
+                t = t + module.params["b"]
         elif isinstance(module, Softmax):
-            t = t * out * (1 - out) if softmax_diagonal else out * (t - np.sum(t * out, axis=1, keepdims=True))
+            p = _naive_softmax(z) if naive_softmax else out
+            if softmax_diagonal:
+                t = t * out * (1 - out)
+            elif sum_all:
+                t = p * (t - np.sum(t * p))
+            else:
+                t = p * (t - np.sum(t * p, axis=1, keepdims=True))
         elif isinstance(module, ReLU):
             t = t * (z > 0)
+        elif formula_at_input:
+            t = t * (z * (1 - z) if isinstance(module, Sigmoid) else 1 - z ** 2)
         else:
             at = out if slope_at == "output" else z
             v = sigmoid(at) if isinstance(module, Sigmoid) else np.tanh(at)
@@ -737,6 +789,24 @@ def _nt_differences(network, x, u):
             v = module.forward(v)
         return v
     return (run(x + H * u) - run(x - H * u)) / (2 * H)
+
+
+def _nt_rows(network, x, u):
+    z, t = x, u
+    for module in network:
+        out = module.forward(z)
+        if isinstance(module, Linear):
+            t = np.einsum("nd,dm->nm", t, module.params["W"])
+        elif isinstance(module, Softmax):
+            t = np.array([p * (row - row @ p) for p, row in zip(out, t)])
+        elif isinstance(module, ReLU):
+            t = np.where(z > 0, t, 0.0)
+        elif isinstance(module, Sigmoid):
+            t = t * sigmoid(z) * (1 - sigmoid(z))
+        else:
+            t = t / np.cosh(z) ** 2
+        z = out
+    return t
 
 
 def _nt_in_place(network, x, u):
@@ -778,11 +848,16 @@ NETWORK_JVP = Exercise(
         "the backward of the modules": (lambda net, x, u: _nt(net, x, u) + 0 * _nv_by_backward(
             net, x, np.zeros_like(_forward(net, x)[-1]))[0][0].sum(), "already does"),
         "float32 arithmetic": (lambda net, x, u: _nt(net, x, u).astype(np.float32), "float32"),
+        "J formed, then J u": (_nt_by_jacobian, "MB at its peak"),
+        "bias added to the tangent": (lambda net, x, u: _nt(net, x, u, tangent_bias=True), "added to the tangent"),
+        "naive softmax, no max shift": (lambda net, x, u: _nt(net, x, u, naive_softmax=True), "exp overflowed"),
+        "softmax sum without axis": (lambda net, x, u: _nt(net, x, u, sum_all=True), "np.sum without axis"),
+        "s (1 - s) written with a": (lambda net, x, u: _nt(net, x, u, formula_at_input=True), "in place of its output"),
     },
     right={
         "one product per module": lambda net, x, u: _nt(net, x, u),
         "recursion over the list": _nt_recursive,
-        "J formed, then J u": _nt_by_jacobian,
+        "slopes from the input, softmax row by row": _nt_rows,
     },
 )
 
