@@ -40,6 +40,21 @@ def test_master_is_valid_and_keeps_no_outputs(path):
     assert len({c.id for c in nb.cells}) == len(nb.cells), "cell ids are unique"
 
 
+# a backslash escape lost on writing leaves a control character: \bar becomes backspace + "ar",
+# \rVert a carriage return (or a line break) + "Vert"
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=ids(MASTERS))
+def test_master_text_holds_no_control_characters(path):
+    for cell in harness.load(path)["cells"]:
+        source = harness.source_text(cell)
+        found = CONTROL.search(source) or (cell["cell_type"] == "markdown" and re.search("\t", source))
+        if found:
+            at = found.start()
+            pytest.fail(f"cell {cell.get('id')}: {found.group()!r} in {source[max(0, at - 30):at + 30]!r}")
+
+
 @pytest.mark.parametrize("path", MASTERS, ids=ids(MASTERS))
 def test_nbgrader_cells_follow_the_contract(path):
     nb = harness.load(path)

@@ -31,7 +31,9 @@ from backproplab import datasets, numeric
 from backproplab import layers as L
 from backproplab.messages import text
 
+from .. import evidence
 from ..contract import Case, Check, Reject, register, reject_unless_array
+from ..delegation import DELEGATED
 from ..diagnose import compare
 from .sequential import STACKS, _build, _draw, _forward, _parameter_names
 
@@ -67,9 +69,19 @@ class SequentialModule(Check):
 
     def call(self, student, case):
         modules = _build(case.data["kinds"], case.data["weights"])
+        calls = _log_backward_calls(modules)
         net = student(*modules)
         out = net.forward(case.data["x"].copy())
-        dz = net.backward(case.data["dout"].copy())
+        try:
+            dz = net.backward(case.data["dout"].copy())
+        except Exception:
+            mistake = _backward_order_mistake(calls, len(modules))
+            if mistake is None:
+                raise
+            return (np.array([BACKWARD_MISTAKES.index(mistake)], dtype=np.float64),)
+        mistake = _backward_order_mistake(calls, len(modules))
+        if mistake is not None:
+            return (np.array([BACKWARD_MISTAKES.index(mistake)], dtype=np.float64),)
         grads = [np.array(modules[i].grads[name], copy=True) for i, name in _parameter_names(modules)]
         expected = [(modules[i].params[name], modules[i].grads[name]) for i, name in _parameter_names(modules)]
         pairs = list(net.parameters())
@@ -82,6 +94,12 @@ class SequentialModule(Check):
     def judge(self, case, value, params):
         kinds, weights, x, dout = (case.data[k] for k in ("kinds", "weights", "x", "dout"))
         names = _parameter_names(_build(kinds, weights))
+        if isinstance(value, tuple) and len(value) == 1:
+            code = np.asarray(value[0]).ravel()
+            if code.size == 1 and code[0] == BACKWARD_MISTAKES.index("forward_order"):
+                raise Reject(text("check.stack_backward_forward_order", layers=len(kinds)))
+            if code.size == 1 and code[0] == BACKWARD_MISTAKES.index("not_passed"):
+                raise Reject(text("check.stack_backward_not_passed"))
         if not isinstance(value, tuple) or len(value) != 3 + len(names):
             raise Reject(text("check.malformed", why=f"expected {3 + len(names)} items"))
         expected_out = _forward(kinds, weights, x)
@@ -118,6 +136,33 @@ class SequentialModule(Check):
 
 
 check_sequential_module = register(SequentialModule)
+
+BACKWARD_MISTAKES = ("forward_order", "not_passed")
+
+
+def _log_backward_calls(modules):
+    """Make every module note, at each backward, (its index, the dout it was given, what it returned)."""
+    calls = []
+    for index, module in enumerate(modules):
+        def backward(dout, index=index, original=module.backward):
+            calls.append([index, dout, None])
+            result = original(dout)
+            calls[-1][2] = result
+            return result
+        module.backward = backward
+    return calls
+
+
+def _backward_order_mistake(calls, count):
+    """The ordering mistake the backward calls show (a key of BACKWARD_MISTAKES), or None."""
+    order = [index for index, _, _ in calls]
+    if count > 1 and order and order[0] == 0:  # the first backward went to the first layer, not the last
+        return "forward_order"
+    for (_, _, returned), (_, given, _) in zip(calls, calls[1:]):
+        if returned is not None and given is not returned and not (
+                np.shape(given) == np.shape(returned) and np.array_equal(given, returned)):
+            return "not_passed"
+    return None
 
 
 # -- the student's gradient check ----------------------------------------------------------------
@@ -340,6 +385,7 @@ class Digits(Check):
         if abs(costs[-1] - final) > 1e-9 * max(1.0, final):
             raise Reject(text("check.digits_last_cost", last=float(costs[-1]), final=final))
         test_accuracy = float(np.mean(np.argmax(scores, axis=1) == y_test))
+        self._reached = (test_accuracy, int(round(test_accuracy * len(y_test))), len(y_test))
         if test_accuracy < case.data["target"]:
             train_accuracy = float(np.mean(np.argmax(train_scores, axis=1) == y_train))
             raise Reject(text("check.digits_below", accuracy=test_accuracy, target=case.data["target"],
@@ -347,11 +393,28 @@ class Digits(Check):
                               train=train_accuracy) + "\n" + advice(costs, train_accuracy, test_accuracy))
         return 0.0
 
+    def verdict(self, params, records):
+        """The verdict; a pass says the test accuracy reached."""
+        self._reached = None
+        result = super().verdict(params, records)
+        if result.passed and self._reached is not None:
+            accuracy, right, total = self._reached
+            result.message = text("check.digits_passed", what=self.what, accuracy=accuracy, right=right,
+                                  total=total, target=float(params["target"]), seed=params.get("seed"))
+        return result
+
+
+# the cost of guessing among the 10 digits: a cost far above it means the steps overshoot
+CHANCE_COST = float(np.log(10.0))
+
 
 def advice(costs, train_accuracy, test_accuracy):
     """What to try, read from the cost after each epoch and the two accuracies."""
     costs = np.asarray(costs, dtype=np.float64)
     rises = int(np.sum(np.diff(costs) > 0))
+    if costs.size and (costs[-1] > costs[0] or costs.max() > 3 * CHANCE_COST):
+        return text("check.digits_advice_diverged", first=costs[0], last=costs[-1], top=costs.max(),
+                    chance=CHANCE_COST)
     if costs.size >= 2 and costs[-1] >= 0.9 * costs[0] and costs[0] > 1.0:
         return text("check.digits_advice_flat", first=costs[0], last=costs[-1])
     if costs.size >= 3 and rises >= max(2, (costs.size - 1) // 5):
@@ -489,6 +552,19 @@ class Accuracy(Check):
     def call(self, student, case):
         return student(case.data["scores"].copy(), case.data["y"].copy())
 
+    def _judge_record(self, case, record, params):
+        value = None
+        try:
+            value = evidence.decode(record)
+        except evidence.MalformedEvidence:
+            pass
+        if isinstance(value, evidence.Raised) and value.type == DELEGATED:
+            raise Reject(text("check.accuracy_delegated", what=self.what))
+        if isinstance(value, evidence.Raised) and value.type == "ValueError" and "broadcast" in value.message:
+            n, c = case.data["scores"].shape
+            raise Reject(text("check.accuracy_axis", what=self.what, n=n, c=c, message=value.message))
+        return super()._judge_record(case, record, params)
+
     def judge(self, case, value, params):
         y, scores = case.data["y"], case.data["scores"]
         if isinstance(value, np.ndarray) and value.shape == ():
@@ -566,7 +642,8 @@ class GradientErrors(Check):
     def cases(self, params):
         weights, X, y = _small_network(params)
         planted = [None, int(params["seed"]) % 4, (int(params["seed"]) + 2) % 4]
-        return [Case(text("check.case_gradient_errors", wrong=PARAMETER_NAMES[p] if p is not None else "-"),
+        return [Case(text("check.case_gradient_errors", wrong=PARAMETER_NAMES[p]) if p is not None
+                     else text("check.case_gradient_errors_right"),
                      {"weights": weights, "X": X, "y": y, "planted": p}) for p in planted]
 
     def call(self, student, case):
@@ -583,7 +660,10 @@ class GradientErrors(Check):
         return result
 
     def judge(self, case, value, params):
-        got = reject_unless_array(value, (len(PARAMETER_NAMES),), self.what)
+        if not (isinstance(value, np.ndarray) and value.shape == (len(PARAMETER_NAMES),)):
+            raise Reject(text("check.gradient_errors_shape", what=self.what, count=len(PARAMETER_NAMES),
+                              names=", ".join(PARAMETER_NAMES), got=_kind(value)))
+        got = value
         for k, (name, score) in enumerate(zip(PARAMETER_NAMES, got)):
             if score < 0:
                 raise Reject(text("check.gradient_errors_negative", name=name, score=score))

@@ -13,7 +13,9 @@ step on its own:
 - with more than one batch per epoch, the samples are shuffled at every
   epoch by one generator made before the loop: an epoch in the stored
   order, or every epoch in one same order (a permutation drawn once, or a
-  generator made anew each epoch from the seed), fails and is named;
+  generator made anew each epoch from the seed), fails and is named, and so
+  does a generator made anew each epoch from seed + epoch (a run with seed + 1
+  then replays the later epochs of the run with seed);
 - every step moves the parameters by -lr times the gradient of the batch's
   cost at the parameters of that step's forward (the library's backward is
   the reference: a stale, sign-flipped, rescaled or missing update fails);
@@ -126,6 +128,15 @@ def _reject_unless_shuffled(sequence, n, epochs):
         raise Reject(text("check.train_same_order", epochs=epochs))
 
 
+def _reject_if_generator_per_epoch(sequence, neighbour, n, epochs, seed):
+    """Reject orders drawn by a generator made anew each epoch from seed + epoch: seed + 1 replays seed's epochs, shifted by one."""
+    if epochs < 3 or sequence.shape != (n * epochs,) or neighbour.shape != (n * epochs,):
+        return
+    mine, next_seed = sequence.reshape(epochs, n), neighbour.reshape(epochs, n)
+    if all(np.array_equal(mine[e + 1], next_seed[e]) for e in range(epochs - 1)):
+        raise Reject(text("check.train_generator_per_epoch", seed=seed, next=seed + 1))
+
+
 def _steps_per_epoch(n, batch_size):
     return -(-n // batch_size)
 
@@ -158,11 +169,11 @@ class Train(Check):
             raise TypeError(text("check.train_bad_batch_param", got=size))
         return params
 
-    def _run(self, student, case):
+    def _run(self, student, case, seed=None):
         d = case.data
         model = _Recorder(*_load(_network(d["hidden"], 0), d["theta"]))
         history = student(model, _LabelRecorder(model), d["X"].copy(), d["y"].copy(), d["lr"],
-                          d["epochs"], d["batch_size"], d["seed"])
+                          d["epochs"], d["batch_size"], d["seed"] if seed is None else seed)
         try:
             history = np.asarray(history, dtype=np.float64)
         except (TypeError, ValueError):
@@ -188,7 +199,9 @@ class Train(Check):
     def call(self, student, case):
         first = self._run(student, case)
         second = self._run(student, case)
-        return first[:5] + second[:1] + second[3:4] + first[5:]
+        # the next seed: its epochs must not replay this seed's later epochs
+        neighbour = self._run(student, case, seed=case.data["seed"] + 1)
+        return first[:5] + second[:1] + second[3:4] + first[5:] + neighbour[5:]
 
     def _judge_record(self, case, record, params):
         value = None
@@ -201,9 +214,9 @@ class Train(Check):
         return super()._judge_record(case, record, params)
 
     def judge(self, case, value, params):
-        if not isinstance(value, tuple) or len(value) != 8:
+        if not isinstance(value, tuple) or len(value) != 9:
             raise Reject(text("check.train_tuple", what=self.what, count=len(value) if isinstance(value, tuple) else 1))
-        history, thetas, counts, final, mislabelled, history2, final2, sequence = value
+        history, thetas, counts, final, mislabelled, history2, final2, sequence, neighbour = value
         d = case.data
         n, epochs, lr = len(d["X"]), d["epochs"], d["lr"]
         batch_size = n if d["batch_size"] is None else min(d["batch_size"], n)
@@ -229,6 +242,7 @@ class Train(Check):
             raise Reject(text("check.train_labels", count=int(mislabelled), steps=count))
         if per_epoch > 1:
             _reject_unless_shuffled(np.asarray(sequence), n, epochs)
+            _reject_if_generator_per_epoch(np.asarray(sequence), np.asarray(neighbour), n, epochs, d["seed"])
         # every step: theta_next - theta = -lr * gradient of the batch cost at theta
         after = np.vstack([thetas[1:], final[None, :]])
         batches = [np.flatnonzero(c[:n]) for c in counts]

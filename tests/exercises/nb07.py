@@ -236,8 +236,8 @@ SEQUENTIAL = Exercise(
     wrong={
         "forward stops after the first layer": (_sequential(forward="first_only"), "called before Linear.forward"),
         "forward returns its input": (_sequential(forward="same_input"), "Sequential.forward(x)"),
-        "backward in forward order": (_sequential(backward="forward_order"), "raised"),
-        "delta not passed on": (_sequential(backward="not_passed"), "raised"),
+        "backward in forward order": (_sequential(backward="forward_order"), "reverse order"),
+        "delta not passed on": (_sequential(backward="not_passed"), "the layer after it returned"),
         "returns the upstream gradient": (_sequential(backward="returns_upstream"), "Sequential.backward"),
         "skips the first layer": (_sequential(backward="skips_first"), "Sequential.backward"),
         "only the last layer": (_sequential(backward="last_only"), "expected shape"),
@@ -306,6 +306,10 @@ def _errors(numerical_gradients, *, backward=True, how="max"):
             return [float(np.max(np.abs(g - n))) for g, n in zip(grads, numerical)]
         if how == "arrays":
             return scores
+        if how == "weights_only":
+            return [float(s.max()) for s in scores[::2]]
+        if how == "array":
+            return np.array([float(s.max()) for s in scores])
         return [float(s.max()) for s in scores]
 
     return gradient_errors
@@ -349,9 +353,11 @@ NETWORK_GRADIENTS = Exercise(
         "errors: numerical against itself": (_pair(errors=_errors(_numerical(), how="self")), "doubles the gradient"),
         "errors: largest absolute difference": (_pair(errors=_errors(_numerical(), how="absolute")),
                                                 "doubles the gradient"),
-        "errors: whole score arrays": (_pair(errors=_errors(_numerical(), how="arrays")), "gradient_errors"),
+        "errors: whole score arrays": (_pair(errors=_errors(_numerical(), how="arrays")), "a list of 4 numbers"),
+        "errors: the weights only": (_pair(errors=_errors(_numerical(), how="weights_only")), "one error score per"),
     },
-    right={"ndindex": _pair(), "flat view": _pair(_numerical_loop_flat), "step 1e-6": _pair(_numerical(h=1e-6))},
+    right={"ndindex": _pair(), "flat view": _pair(_numerical_loop_flat), "step 1e-6": _pair(_numerical(h=1e-6)),
+           "errors as an array": _pair(errors=_errors(_numerical(), how="array"))},
     namespace=dict,
 )
 
@@ -429,6 +435,22 @@ def _train_generator_each_epoch(model, loss, X, y, lr, epochs, batch_size, seed)
     history = []
     for _ in range(epochs):
         order = np.random.default_rng(seed).permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            index = order[start:start + batch_size]
+            loss.forward(model.forward(X[index]), y[index])
+            model.backward(loss.backward())
+            for param, grad in model.parameters():
+                param -= lr * grad
+        history.append(loss.forward(model.forward(X), y))
+    return history
+
+
+def _train_generator_seed_plus_epoch(model, loss, X, y, lr, epochs, batch_size, seed):
+    # a generator made anew each epoch from seed + epoch: shuffled, but seed + 1 replays seed's epochs
+    batch_size = batch_size or len(X)
+    history = []
+    for epoch in range(epochs):
+        order = np.random.default_rng(seed + epoch).permutation(len(X))
         for start in range(0, len(X), batch_size):
             index = order[start:start + batch_size]
             loss.forward(model.forward(X[index]), y[index])
@@ -546,6 +568,7 @@ TRAIN = Exercise(
     wrong={
         "never shuffles": (_train_in_order, "stored order"),
         "generator made anew each epoch": (_train_generator_each_epoch, "same shuffled order"),
+        "generator made each epoch from seed + epoch": (_train_generator_seed_plus_epoch, "seed + epoch"),
         "batch_size=None not handled": (_train_no_none, "batch_size=None asks for full batch"),
         "rebinds param, never updates": (_mutant(update="rebind"), "did not change"),
         "ascent": (_mutant(sign=-1.0), "ascent"),
@@ -680,7 +703,7 @@ PER_SAMPLE = Exercise(
 _Xd_train, _Xd_test, _yd_train, _yd_test = datasets.digits_split()
 
 
-def _fit(hidden=128, activation=None, lr=0.1, epochs=30, batch_size=32, costs="all", linear=None):
+def _fit(hidden=128, activation=None, lr=0.1, epochs=30, batch_size=32, costs="all", linear=None, loss=None):
     activation, linear = activation or _RELU, linear or _LINEAR
 
     def fit_digits(seed):
@@ -689,7 +712,7 @@ def _fit(hidden=128, activation=None, lr=0.1, epochs=30, batch_size=32, costs="a
         for layer, fan_in in ((first, 64), (second, hidden)):
             layer.params["W"][...] = rng.normal(0.0, np.sqrt(2.0 / fan_in), layer.params["W"].shape)
         model = _Stack(first, activation(), second)
-        history = _train(model, _Loss(), _Xd_train, _yd_train, lr, epochs, batch_size, seed)
+        history = _train(model, (loss or _Loss)(), _Xd_train, _yd_train, lr, epochs, batch_size, seed)
         if costs == "drop_last":
             history = history[:-1]
         if costs == "none":
@@ -704,6 +727,16 @@ class _Stack(_sequential()):
 
 class _Loss(M.SoftmaxCrossEntropy):
     pass
+
+
+class _LogSoftmaxLoss(M.SoftmaxCrossEntropy):
+    """The cost from log-softmax: finite however large the logits grow."""
+
+    def forward(self, z, y):
+        shifted = z - z.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        self.p, self.y = np.exp(log_p), y
+        return -np.mean(log_p[np.arange(len(y)), y])
 
 
 def _with_parameters(cls):
@@ -753,6 +786,8 @@ DIGITS = Exercise(
     wrong={
         "too few epochs, too small a rate": (_fit(hidden=16, lr=0.01, epochs=2), "still falling"),
         "learning rate far too large": (_fit(hidden=32, lr=8.0, epochs=4), "diverged"),
+        "learning rate too large, cost finite": (_fit(hidden=32, lr=2.0, epochs=4, loss=_LogSoftmaxLoss),
+                                                  "cost diverged"),
         "a tiny network": (_fit(hidden=2, epochs=4), "below the target"),
         "no learning": (_fit(hidden=32, lr=1e-6, epochs=2), "barely moved"),
         "returns the model only": (_fit(hidden=8, epochs=1, costs="none"), "(model, costs)"),
@@ -799,6 +834,11 @@ def _confusion_bincount(y_true, y_pred, classes):
     return np.bincount(y_true * classes + y_pred, minlength=classes * classes).reshape(classes, classes)
 
 
+def _accuracy_library(scores, y):
+    from backproplab import training
+    return training.accuracy(scores, y)
+
+
 def _eval(accuracy=_accuracy, confusion=_confusion):
     return {"accuracy": accuracy, "confusion_matrix": confusion}
 
@@ -821,6 +861,8 @@ EVALUATION = Exercise(
         "accuracy: a percentage": (_eval(accuracy=lambda s, y: 100.0 * _accuracy(s, y)), "percentage"),
         "accuracy: the error rate": (_eval(accuracy=lambda s, y: 1.0 - _accuracy(s, y)), "error rate"),
         "accuracy: argmax over the wrong axis": (_eval(accuracy=lambda s, y: float(np.mean(np.argmax(s, axis=0)[:len(y)] == y))), "accuracy(scores, y)"),
+        "accuracy: argmax over axis 0, compared": (_eval(accuracy=lambda s, y: float(np.mean(np.argmax(s, axis=0) == y))), "axis=1"),
+        "accuracy: the library's, through training": (_eval(accuracy=_accuracy_library), "backproplab.training.accuracy"),
         "accuracy: an array": (_eval(accuracy=lambda s, y: np.argmax(s, axis=1) == y), "should return a single number"),
         "confusion: transposed": (_eval(confusion=lambda t, p, c: _confusion(t, p, c).T), "transpose"),
         "confusion: each pair once": (_eval(confusion=_confusion_fancy), "counts 1 at most"),
