@@ -24,7 +24,9 @@ of scope; docs/grading.md's threat model says so.
 
 import ast
 import contextlib
+import functools
 import importlib
+import types
 
 DELEGATED = "DelegationError"
 _TRAP_GLOBAL = "__backproplab_delegation_trap__"
@@ -58,6 +60,13 @@ def _resolve(path):
 
 def _trap_code(function, path):
     """A code object for ``function`` that reports ``path`` and raises, with the same free variables."""
+    return _trap_code_for(function.__code__, path)
+
+
+@functools.lru_cache(maxsize=None)
+def _trap_code_for(original, path):
+    """The trap's code for a function whose code is ``original`` (compiled once per function and path)."""
+    function = types.SimpleNamespace(__code__=original)
     source = (
         f"def {function.__code__.co_name}(*args, **kwargs):\n"
         f"    return {_TRAP_GLOBAL}({path!r})\n"
