@@ -35,7 +35,7 @@ from .. import evidence
 from ..contract import Case, Check, Reject, register, reject_unless_array
 from ..delegation import DELEGATED
 from ..diagnose import compare
-from .sequential import STACKS, _build, _draw, _forward, _parameter_names
+from .sequential import STACKS, _build, _draw, _forward, _parameter_names, _parameter_vjp
 
 EPS = np.finfo(np.float64).eps
 
@@ -112,16 +112,8 @@ class SequentialModule(Check):
         worst = max(worst, compare(dz, numerical, noise, what="Sequential.backward(dout)"))
         for (i, name), got in zip(names, value[3:]):
             what = text("check.sequential_grad_module", index=i, name=name)
-            k = sum(1 for kind in kinds[:i] if kind == "linear")
-            tensor = weights[k][0 if name == "W" else 1]
+            tensor, expected, noise = _parameter_vjp(kinds, weights, x, dout, i, name)
             got = reject_unless_array(got, tensor.shape, what)
-
-            def f(p, k=k, name=name):
-                changed = [(W, b) for W, b in weights]
-                changed[k] = (p, changed[k][1]) if name == "W" else (changed[k][0], p)
-                return _forward(kinds, changed, x)
-
-            expected, noise = numeric.numerical_vjp(f, tensor, dout, with_noise=True)
             worst = max(worst, compare(got, expected, noise, what=what,
                                        mistakes={"stack_grads_untouched": np.zeros_like(expected)}))
         pairs = np.asarray(value[2])

@@ -932,6 +932,20 @@ class _FromSweeps(Check):
                      {"A": rng.normal(size=(size_out, size_in)), "x_shape": x_shape, "out_shape": out_shape})
                 for i in range(params["count"])]
 
+    def call(self, student, case):
+        """The student's function gets one sweep of A: row sweeps (VJPs) for axis 0, column sweeps (JVPs) for 1."""
+        A, x_shape, out_shape = case.data["A"], case.data["x_shape"], case.data["out_shape"]
+        takes, gives = (out_shape, x_shape) if self.axis == 0 else (x_shape, out_shape)
+
+        def sweep(v):
+            v = np.asarray(v, dtype=np.float64)
+            if v.shape != takes:
+                raise ValueError(text("check.jac_sweep_shape", name=self.sweep, expected=takes, got=v.shape))
+            product = v.ravel() @ A if self.axis == 0 else A @ v.ravel()
+            return product.reshape(gives)
+
+        return student(sweep, x_shape, out_shape)
+
     def judge(self, case, value, params):
         A, x_shape, out_shape = case.data["A"], case.data["x_shape"], case.data["out_shape"]
         got = _array(value, A.shape, self.what)
@@ -951,17 +965,7 @@ class JacobianFromVJP(_FromSweeps):
     name = "jacobian_from_vjp"
     what = "jacobian_from_vjp(vjp, x_shape, out_shape)"
     axis = 0  # a sweep gives a row
-
-    def call(self, student, case):
-        A, x_shape, out_shape = case.data["A"], case.data["x_shape"], case.data["out_shape"]
-
-        def vjp(d):
-            d = np.asarray(d, dtype=np.float64)
-            if d.shape != out_shape:
-                raise ValueError(text("check.jac_sweep_shape", name="vjp(d)", expected=out_shape, got=d.shape))
-            return (d.ravel() @ A).reshape(x_shape)
-
-        return student(vjp, x_shape, out_shape)
+    sweep = "vjp(d)"
 
 
 class JacobianFromJVP(_FromSweeps):
@@ -970,17 +974,7 @@ class JacobianFromJVP(_FromSweeps):
     name = "jacobian_from_jvp"
     what = "jacobian_from_jvp(jvp, x_shape, out_shape)"
     axis = 1  # a sweep gives a column
-
-    def call(self, student, case):
-        A, x_shape, out_shape = case.data["A"], case.data["x_shape"], case.data["out_shape"]
-
-        def jvp(u):
-            u = np.asarray(u, dtype=np.float64)
-            if u.shape != x_shape:
-                raise ValueError(text("check.jac_sweep_shape", name="jvp(u)", expected=x_shape, got=u.shape))
-            return (A @ u.ravel()).reshape(out_shape)
-
-        return student(jvp, x_shape, out_shape)
+    sweep = "jvp(u)"
 
 
 check_network_jvp = register(NetworkJVP)

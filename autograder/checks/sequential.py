@@ -73,6 +73,20 @@ def _forward(kinds, weights, x):
     return z
 
 
+def _parameter_vjp(kinds, weights, x, dout, index, name):
+    """Module `index`'s parameter `name` of the stack, and dout times d(output)/d(parameter) by differences."""
+    k = sum(1 for kind in kinds[:index] if kind == "linear")
+    tensor = weights[k][0 if name == "W" else 1]
+
+    def f(p):
+        changed = list(weights)
+        changed[k] = (p, weights[k][1]) if name == "W" else (weights[k][0], p)
+        return _forward(kinds, changed, x)
+
+    expected, noise = numeric.numerical_vjp(f, tensor, dout, with_noise=True)
+    return tensor, expected, noise
+
+
 def _relu_inputs(kinds, weights, x):
     """The inputs of every ReLU of the stack on x, concatenated."""
     z, seen = x, []
@@ -242,16 +256,8 @@ class SequentialBackward(_StackCheck):
         worst = compare(dz, expected, noise, what=self.what, mistakes=self._mistakes(kinds, weights, x, dout))
         for (i, name), got in zip(names, value[1:]):
             what = text("check.sequential_grad", index=i, name=name)
-            k = sum(1 for kind in kinds[:i] if kind == "linear")
-            tensor = weights[k][0 if name == "W" else 1]
+            tensor, expected, noise = _parameter_vjp(kinds, weights, x, dout, i, name)
             got = reject_unless_array(got, tensor.shape, what)
-
-            def f(p, k=k, name=name):
-                changed = [(W, b) for W, b in weights]
-                changed[k] = (p, changed[k][1]) if name == "W" else (changed[k][0], p)
-                return _forward(kinds, changed, x)
-
-            expected, noise = numeric.numerical_vjp(f, tensor, dout, with_noise=True)
             stale = stale_modules[i].grads[name]
             worst = max(worst, compare(got, expected, noise, what=what, mistakes={"seq_stale_grads": stale}))
         return worst

@@ -364,18 +364,23 @@ NETWORK_GRADIENTS = Exercise(
 
 # -- the training loop ----------------------------------------------------------------------
 
+def _epoch(model, loss, X, y, lr, order, batch_size):
+    """One pass over the mini-batches of `order`, one SGD step each."""
+    for start in range(0, len(X), batch_size):
+        index = order[start:start + batch_size]
+        loss.forward(model.forward(X[index]), y[index])
+        model.backward(loss.backward())
+        for param, grad in model.parameters():
+            param -= lr * grad
+
+
 def _train(model, loss, X, y, lr, epochs, batch_size, seed):
     batch_size = batch_size or len(X)
     rng = np.random.default_rng(seed)
     history = []
     for _ in range(epochs):
         order = rng.permutation(len(X))
-        for start in range(0, len(X), batch_size):
-            index = order[start:start + batch_size]
-            loss.forward(model.forward(X[index]), y[index])
-            model.backward(loss.backward())
-            for param, grad in model.parameters():
-                param -= lr * grad
+        _epoch(model, loss, X, y, lr, order, batch_size)
         history.append(loss.forward(model.forward(X), y))
     return history
 
@@ -435,12 +440,7 @@ def _train_generator_each_epoch(model, loss, X, y, lr, epochs, batch_size, seed)
     history = []
     for _ in range(epochs):
         order = np.random.default_rng(seed).permutation(len(X))
-        for start in range(0, len(X), batch_size):
-            index = order[start:start + batch_size]
-            loss.forward(model.forward(X[index]), y[index])
-            model.backward(loss.backward())
-            for param, grad in model.parameters():
-                param -= lr * grad
+        _epoch(model, loss, X, y, lr, order, batch_size)
         history.append(loss.forward(model.forward(X), y))
     return history
 
@@ -451,12 +451,7 @@ def _train_generator_seed_plus_epoch(model, loss, X, y, lr, epochs, batch_size, 
     history = []
     for epoch in range(epochs):
         order = np.random.default_rng(seed + epoch).permutation(len(X))
-        for start in range(0, len(X), batch_size):
-            index = order[start:start + batch_size]
-            loss.forward(model.forward(X[index]), y[index])
-            model.backward(loss.backward())
-            for param, grad in model.parameters():
-                param -= lr * grad
+        _epoch(model, loss, X, y, lr, order, batch_size)
         history.append(loss.forward(model.forward(X), y))
     return history
 
@@ -467,12 +462,7 @@ def _train_no_none(model, loss, X, y, lr, epochs, batch_size, seed):
     history = []
     for _ in range(epochs):
         order = rng.permutation(len(X))
-        for start in range(0, len(X), batch_size):
-            index = order[start:start + batch_size]
-            loss.forward(model.forward(X[index]), y[index])
-            model.backward(loss.backward())
-            for param, grad in model.parameters():
-                param -= lr * grad
+        _epoch(model, loss, X, y, lr, order, batch_size)
         history.append(loss.forward(model.forward(X), y))
     return history
 
