@@ -152,6 +152,13 @@ def _imports(tree):
     return bound
 
 
+@functools.lru_cache(maxsize=512)
+def _imports_of(source):
+    """The (local name, dotted path) pairs that the imports of the cell ``source`` bind."""
+    tree = _parse(source)
+    return () if tree is None else tuple(_imports(tree).items())
+
+
 def _dotted(node, bound):
     """The dotted path an expression names through imported names, or None."""
     attrs = []
@@ -174,6 +181,7 @@ def _defined(tree):
     return names
 
 
+@functools.lru_cache(maxsize=512)  # one notebook's cells are read again for each of its checks
 def _parse(source):
     try:
         return ast.parse(source)
@@ -214,17 +222,16 @@ def scan(cells, paths, context=()):
     """
     bound = {}
     for source in [*context, *cells]:
-        tree = _parse(source)
-        if tree is not None:
-            bound.update(_imports(tree))
+        bound.update(_imports_of(source))
     found = set()
     for source in cells:
         tree = _parse(source)
         if tree is None:
             continue
         local = dict(bound)
-        local.update(_imports(tree))
-        for name in _defined(tree) - set(_imports(tree)):
+        imported = dict(_imports_of(source))
+        local.update(imported)
+        for name in _defined(tree) - set(imported):
             local.pop(name, None)
         for node in ast.walk(tree):
             names = []

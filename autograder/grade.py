@@ -39,9 +39,11 @@ What it adds to ``nbgrader autograde``:
 
 import argparse
 import concurrent.futures
+import contextlib
 import csv
 import datetime
 import fnmatch
+import functools
 import hashlib
 import json
 import os
@@ -284,6 +286,47 @@ def _course_config(root):
     return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
 
 
+class _SchemaOnce:
+    """jsonschema as nbgrader's metadata validator calls it, with its schema checked once, not once per cell.
+
+    ``jsonschema.validate`` checks the schema itself before each instance
+    (10 ms here); nbgrader validates every cell's metadata against one
+    constant schema, twice per notebook. Same verdict, same error type.
+    """
+
+    def __init__(self):
+        import jsonschema
+
+        self.jsonschema, self.ValidationError, self.validators = jsonschema, jsonschema.ValidationError, {}
+
+    def validate(self, instance, schema):
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self.validators:
+            cls = self.jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            self.validators[key] = cls(schema)
+        error = self.jsonschema.exceptions.best_match(self.validators[key].iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+@functools.lru_cache(maxsize=None)
+def _schema_once():
+    return _SchemaOnce()
+
+
+@contextlib.contextmanager
+def _nbgrader_metadata_checks():
+    """nbgrader's metadata checks, each schema compiled once in this process."""
+    from nbgrader.nbgraderformat import common
+
+    saved, common.jsonschema = common.jsonschema, _schema_once()
+    try:
+        yield
+    finally:
+        common.jsonschema = saved
+
+
 def sanitize(path, assignment, student, db_url, config):
     """nbgrader's sanitizing of a submitted notebook, in place, outside the sandbox.
 
@@ -298,7 +341,7 @@ def sanitize(path, assignment, student, db_url, config):
     nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
     resources = {"nbgrader": {"notebook": Path(path).stem, "assignment": assignment, "student": student,
                               "db_url": db_url}}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _nbgrader_metadata_checks():
         warnings.simplefilter("ignore")
         for kind in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
             nb, resources = kind(config=config).preprocess(nb, resources)
@@ -313,8 +356,9 @@ def finish(text, config):
 
     nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
     resources = {}
-    for kind in (IgnorePattern, LimitOutput, CheckCellMetadata):
-        nb, resources = kind(config=config).preprocess(nb, resources)
+    with _nbgrader_metadata_checks():
+        for kind in (IgnorePattern, LimitOutput, CheckCellMetadata):
+            nb, resources = kind(config=config).preprocess(nb, resources)
     return nb, nbformat.writes(nb)
 
 

@@ -110,6 +110,7 @@ def main(argv=None):
     rows = []
     with tempfile.TemporaryDirectory(prefix="backproplab-bench-") as scratch:
         os.chmod(scratch, 0o711)
+        (Path(scratch) / "state").mkdir()  # the bare kernels' IPython and Jupyter folders go in here
         env = isolated_env(Path(scratch) / "state")
         env.update(ONE_THREAD)
         os.environ.clear()

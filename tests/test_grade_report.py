@@ -3,6 +3,9 @@
 import io
 import json
 
+import nbformat
+import pytest
+
 import harness
 from autograder import grade
 
@@ -77,3 +80,22 @@ def test_a_batch_that_cannot_start_exits_2_and_says_why(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no assignment '01-gradient-intuition' in source/" in err and "02-chain-rule" in err
     assert not (course / "verdicts").exists()
+
+
+def test_metadata_checks_compile_the_schema_once_and_still_reject_corrupt_metadata():
+    import copy
+
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError, common
+
+    nb = nbformat.from_dict(harness.load(harness.master("05-softmax-cross-entropy")))
+    corrupt = copy.deepcopy(nb)
+    graded = next(c for c in corrupt.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    graded.metadata.nbgrader["points"] = "lots"
+    plain = common.jsonschema
+    with grade._nbgrader_metadata_checks():
+        MetadataValidator().validate_nb(nb)
+        MetadataValidator().validate_nb(nb)
+        assert len(grade._schema_once().validators) == 1
+        with pytest.raises(ValidationError, match="'lots' is not of type 'number'"):
+            MetadataValidator().validate_nb(corrupt)
+    assert common.jsonschema is plain
