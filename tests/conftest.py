@@ -103,3 +103,8 @@ def postgres_server():
     finally:
         subprocess.run(_as_server_user([f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow modules first: parallel workers (pytest-xdist) start the long batches together, not last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
