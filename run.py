@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 COURSE = ROOT / "course"
 WORK = ROOT / "work"
-PROFILES = ROOT / "jupyter"  # Jupyter configuration folders: student/ and instructor/
+PROFILES = ROOT / "jupyter"  # Jupyter configuration folders student/ and instructor/, data folder data/
 STAMP = VENV / "backproplab-install.json"
 LOG = VENV / "backproplab-install.log"
 PIP = "pip==25.3"
@@ -160,11 +160,16 @@ def lab_environ(profile: str) -> dict:
     """venv_environ() with the profile jupyter/<profile> in force and BLAS on one thread.
 
     JUPYTER_CONFIG_PATH outranks every other configuration folder, the
-    environment's too, where nbgrader turns all its extensions on.
+    environment's too, where nbgrader turns all its extensions on. JUPYTER_PATH
+    puts the course's kernelspec (jupyter/data/kernels/python3) before any
+    other "python3": the environment's Python, drawing figures inline even when
+    the shell sets MPLBACKEND (to a headless server's Agg, say).
     """
     env = venv_environ()
     paths = [str(PROFILES / profile), env.get("JUPYTER_CONFIG_PATH", "")]
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in paths if p)
+    paths = [str(PROFILES / "data"), env.get("JUPYTER_PATH", "")]
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in paths if p)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(name, "1")
     return env
