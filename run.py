@@ -1,9 +1,11 @@
 """Entry point of the course: `python3 run.py lab` or `python3 run.py test`.
 
 Standard library only, so that it runs from a fresh clone with nothing but
-Python 3.11 (on Windows: `py -3.11 run.py lab`). It keeps a virtual
-environment in .venv/, installs the pinned packages of pyproject.toml into it
-when they changed, and runs JupyterLab, pytest or the build from there.
+Python 3.11, 3.12 or 3.13 (on Windows: `py -3.13 run.py lab`). It keeps a
+virtual environment in .venv/ made with the Python that runs it (made anew
+when that Python's version changes), installs the pinned packages of
+pyproject.toml into it when they changed, and runs JupyterLab, pytest or the
+build from there.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import List, NamedTuple
 
@@ -22,11 +26,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 COURSE = ROOT / "course"
 WORK = ROOT / "work"
-PROFILES = ROOT / "jupyter"  # Jupyter configuration folders: student/ and instructor/
+PROFILES = ROOT / "jupyter"  # Jupyter configuration folders student/ and instructor/, data folder data/
 STAMP = VENV / "backproplab-install.json"
 LOG = VENV / "backproplab-install.log"
 PIP = "pip==25.3"
-PYTHON = (3, 11)
+PYTHONS = ((3, 11), (3, 12), (3, 13))  # keep equal to requires-python in pyproject.toml
 NOTEBOOK_01 = "01-gradient-intuition/gradient_intuition.ipynb"
 SYNC_RECORD = ".course-release.json"  # in work/: hash of each file as released
 SKIP = {"__pycache__", ".ipynb_checkpoints"}
@@ -39,16 +43,18 @@ def say(message: str) -> None:
 # -- Python version ----------------------------------------------------------
 
 def python_version_problem(version_info, executable: str) -> str | None:
-    """Return why this interpreter cannot be used, or None if it is 3.11."""
-    if tuple(version_info[:2]) == PYTHON:
+    """Return why this interpreter cannot be used, or None if it is one of PYTHONS."""
+    if tuple(version_info[:2]) in PYTHONS:
         return None
     came = ".".join(str(part) for part in version_info[:3])
+    names = ["%d.%d" % v for v in PYTHONS]
+    newest = names[-1]
     return (
-        "run.py needs Python 3.11; it was started with Python %s (%s).\n"
-        "Install Python 3.11 (from https://www.python.org/downloads/, with "
-        "`brew install python@3.11` on macOS, or with your Linux package manager or pyenv),\n"
-        "then run `python3.11 run.py ...` (Linux, macOS) or `py -3.11 run.py ...` (Windows)."
-        % (came, executable)
+        "run.py needs Python %s or %s; it was started with Python %s (%s).\n"
+        "Install Python %s (from https://www.python.org/downloads/, with "
+        "`brew install python@%s` on macOS, or with your Linux package manager or pyenv),\n"
+        "then run `python%s run.py ...` (Linux, macOS) or `py -%s run.py ...` (Windows)."
+        % (", ".join(names[:-1]), newest, came, executable, newest, newest, newest, newest)
     )
 
 
@@ -69,10 +75,25 @@ def venv_environ() -> dict:
     return env
 
 
+def venv_python_version() -> tuple | None:
+    """(major, minor) of the Python that made .venv/, from its pyvenv.cfg; None if unknown."""
+    try:
+        lines = (VENV / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() in ("version", "version_info"):
+            parts = value.strip().split(".")
+            if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+                return int(parts[0]), int(parts[1])
+    return None
+
+
 def install_hash() -> str:
     """What the installed environment depends on: pyproject.toml, pip, Python, packages."""
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
-    digest.update(("%s %d.%d" % (PIP, *PYTHON)).encode())
+    digest.update(("%s %d.%d" % (PIP, *sys.version_info[:2])).encode())
     # An editable install maps the top-level packages that existed when it ran.
     digest.update(" ".join(sorted(p.parent.name for p in ROOT.glob("*/__init__.py"))).encode())
     return digest.hexdigest()
@@ -103,6 +124,12 @@ def ensure_environment(extras: List[str] = ()) -> Path:
     problem = python_version_problem(sys.version_info, sys.executable)
     if problem:
         sys.exit(problem)
+    made_with, running = venv_python_version(), tuple(sys.version_info[:2])
+    if venv_python().exists() and made_with not in (None, running):
+        say("the environment in %s was made with Python %d.%d; making it anew with Python %d.%d"
+            % (VENV, *made_with, *running))
+        STAMP.unlink(missing_ok=True)
+        shutil.rmtree(VENV)
     if not venv_python().exists():
         say("creating the environment in %s" % VENV)
         result = subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)],
@@ -111,7 +138,7 @@ def ensure_environment(extras: List[str] = ()) -> Path:
         if result.returncode != 0:
             print(result.stdout, file=sys.stderr)
             sys.exit("[run.py] could not create the environment (on Debian/Ubuntu: "
-                     "`apt install python3.11-venv`)")
+                     "`apt install python3-venv`, or python3.%d-venv)" % sys.version_info[1])
     stamp = read_stamp()
     installed = set(stamp.get("extras", []))
     if stamp.get("hash") == install_hash() and set(extras) <= installed:
@@ -133,24 +160,62 @@ def lab_environ(profile: str) -> dict:
     """venv_environ() with the profile jupyter/<profile> in force and BLAS on one thread.
 
     JUPYTER_CONFIG_PATH outranks every other configuration folder, the
-    environment's too, where nbgrader turns all its extensions on.
+    environment's too, where nbgrader turns all its extensions on. JUPYTER_PATH
+    puts the course's kernelspec (jupyter/data/kernels/python3) before any
+    other "python3": the environment's Python, drawing figures inline even when
+    the shell sets MPLBACKEND (to a headless server's Agg, say).
     """
     env = venv_environ()
     paths = [str(PROFILES / profile), env.get("JUPYTER_CONFIG_PATH", "")]
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in paths if p)
+    paths = [str(PROFILES / "data"), env.get("JUPYTER_PATH", "")]
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in paths if p)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(name, "1")
     return env
 
 
+STOP_SIGNALS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+STOP_GRACE = 30.0  # seconds a child has to end after SIGTERM before it is killed
+
+
 def run_child(cmd: List[str], env: dict | None = None) -> int:
-    """Run cmd with the venv on PATH; Ctrl-C goes to the child, which decides."""
+    """Run cmd with the venv on PATH until it ends; return its exit status.
+
+    Ctrl-C goes to the child (it is in the terminal's process group), which
+    decides. SIGTERM or SIGHUP to run.py becomes SIGTERM to the child, which
+    is how JupyterLab shuts down cleanly, its kernels with it (SIGHUP would
+    end it at once and leave its kernels); a child still running STOP_GRACE
+    seconds later is killed. run.py then exits with 128 + the signal's number.
+    """
     child = subprocess.Popen(cmd, cwd=ROOT, env=env or venv_environ())
-    while True:
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            continue
+    received: List[int] = []
+
+    def stop(signum, frame):
+        if not received:
+            say("%s received: stopping %s" % (signal.Signals(signum).name, Path(cmd[0]).name))
+        received.append(signum)
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        deadline = None
+        while True:
+            try:
+                status = child.wait(timeout=0.5)
+                break
+            except KeyboardInterrupt:
+                continue
+            except subprocess.TimeoutExpired:
+                if received and deadline is None:
+                    deadline = time.monotonic() + STOP_GRACE
+                if deadline is not None and time.monotonic() > deadline:
+                    child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 + received[0] if received else status
 
 
 # -- the student's work folder -----------------------------------------------

@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ("course", "solutions")
 VARIES_TAG = "output-varies"  # a cell whose outputs may differ between runs (timings)
+WIDGET = "application/vnd.jupyter.widget-view+json"  # an output drawn by a widget: a progress bar
+_PROGRESS = "<widget>"
 
 
 class BuildError(RuntimeError):
@@ -212,19 +214,24 @@ def normalise_notebook(nb):
     bytes, memory addresses, temporary paths and process ids in text,
     numbers below 1e-9 written in scientific notation and a passing check's
     error score (rounding noise: their last bits differ between processors), the
-    way a stream's text is split into outputs, and all outputs of cells
-    tagged ``output-varies``. Kept: every source, every
+    way a stream's text is split into outputs, widgets (tqdm's progress bars:
+    their outputs and their state in the notebook's metadata), and all
+    outputs of cells tagged ``output-varies``. Kept: every source, every
     nbgrader metadata field, execution counts and all other outputs.
     """
     nb = json.loads(json.dumps(nb))
     nb.get("metadata", {}).get("language_info", {}).pop("version", None)
+    nb.get("metadata", {}).pop("widgets", None)  # the state of the progress bars' widgets
     for cell in nb["cells"]:
         cell.get("metadata", {}).pop("execution", None)
         if VARIES_TAG in cell.get("metadata", {}).get("tags", []):
             cell["outputs"] = ["<varies>"]
             continue
-        cell["outputs"] = _merge_streams(cell.get("outputs", []))
+        cell["outputs"] = [_PROGRESS if WIDGET in output.get("data", {}) else output
+                           for output in _merge_streams(cell.get("outputs", []))]
         for output in cell.get("outputs", []):
+            if output is _PROGRESS:
+                continue
             if "text" in output:
                 output["text"] = _normalise_text(output["text"])
             for mime, value in list(output.get("data", {}).items()):

@@ -21,6 +21,7 @@ import numpy as np
 
 from backproplab.layers import SGD, SoftmaxCrossEntropy, accuracy
 from backproplab.messages import text
+from backproplab.progress import Epochs
 
 
 def batches(n, batch_size, rng):
@@ -80,38 +81,6 @@ class History:
                           for k, v in self.__dict__.items()})
 
 
-class Progress:
-    """One line that is rewritten in place: an updating display in Jupyter, a carriage return elsewhere."""
-
-    def __init__(self, enabled=True):
-        self.enabled = enabled
-        self.handle = None
-        self.last = ""
-
-    def show(self, line):
-        if not self.enabled:
-            return
-        self.last = line
-        try:
-            from IPython import get_ipython
-            shell = get_ipython()
-        except ImportError:  # pragma: no cover - IPython comes with the course
-            shell = None
-        if shell is not None and type(shell).__name__ != "TerminalInteractiveShell":
-            from IPython.display import display
-
-            if self.handle is None:
-                self.handle = display({"text/plain": line}, raw=True, display_id=True)
-            else:
-                self.handle.update({"text/plain": line}, raw=True)
-        else:
-            print("\r" + line, end="", flush=True)
-
-    def close(self):
-        if self.enabled and self.handle is None and self.last:
-            print()
-
-
 def train(model, loss, X, y, *, lr, epochs, batch_size=None, seed=0, X_test=None, y_test=None,
           trace=False, progress=True):
     """Train ``model`` in place with gradient descent on batches; return a :class:`History`.
@@ -122,8 +91,8 @@ def train(model, loss, X, y, *, lr, epochs, batch_size=None, seed=0, X_test=None
     epochs: passes over the data; batch_size: None for full batch, 1 for SGD,
     B for mini-batches of B samples; seed: the shuffling generator's seed;
     X_test, y_test: a held-out set evaluated after every epoch (never trained on);
-    trace: record the parameters after every step; progress: show one
-    updating line with the epoch, the cost and the accuracy.
+    trace: record the parameters after every step; progress: show a progress
+    bar (backproplab.progress, tqdm) with the cost and the accuracy.
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
@@ -135,7 +104,7 @@ def train(model, loss, X, y, *, lr, epochs, batch_size=None, seed=0, X_test=None
     rng = np.random.default_rng(seed)
     optimizer = SGD(model.parameters(), lr)
     classify = isinstance(loss, SoftmaxCrossEntropy)
-    history, bar = History(), Progress(progress)
+    history, bar = History(), Epochs(epochs, desc=text("training.progress"), enabled=progress)
     start = time.perf_counter()
 
     def record(epoch):
@@ -148,25 +117,24 @@ def train(model, loss, X, y, *, lr, epochs, batch_size=None, seed=0, X_test=None
             history.test_cost.append(loss.forward(test_scores, y_test))
             history.test_accuracy.append(accuracy(test_scores, y_test) if classify else np.nan)
         history.evaluations.append(epoch * len(X))
-        line = text("training.progress", epoch=epoch, epochs=epochs, cost=history.cost[-1])
+        shown = {text("training.progress_cost"): history.cost[-1]}
         if classify:
-            line += text("training.progress_accuracy", accuracy=history.accuracy[-1])
+            shown[text("training.progress_accuracy")] = history.accuracy[-1]
         if history.test_accuracy and classify:
-            line += text("training.progress_test", accuracy=history.test_accuracy[-1])
-        bar.show(line)
+            shown[text("training.progress_test")] = history.test_accuracy[-1]
+        bar.show(shown)
 
     record(0)
     if trace:
         history.params.append(flat_parameters(model))
-    for epoch in range(1, epochs + 1):
+    for epoch in bar:
         for index in batches(len(X), batch_size, rng):
             history.step_loss.append(loss.forward(model.forward(X[index]), y[index]))
             model.backward(loss.backward(1.0))
             optimizer.step()
             if trace:
                 history.params.append(flat_parameters(model))
-        record(epoch)
-    bar.close()
+        record(epoch + 1)
     history.seconds = time.perf_counter() - start
     return history.arrays()
 

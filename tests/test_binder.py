@@ -143,6 +143,14 @@ def test_postbuild_caps_the_blas_threads_of_the_kernel(built):
         assert kernel["env"][name] == "1"
 
 
+def test_postbuild_makes_the_kernel_draw_inline_as_run_py_does(built):
+    """Binder's kernel sets the backend that the course's kernelspec sets (tests/test_figures.py runs it)."""
+    prefix, _ = built
+    kernel = json.loads((prefix / "share/jupyter/kernels/python3/kernel.json").read_text())
+    course = json.loads((PROFILES / "data/kernels/python3/kernel.json").read_text())
+    assert kernel["env"]["MPLBACKEND"] == course["env"]["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
+
+
 # -- the profiles and run.py ---------------------------------------------------------
 
 def test_the_student_profile_keeps_only_validate():

@@ -153,11 +153,58 @@ def test_sync_work_keeps_a_differing_copy_it_has_no_record_of(tmp_path):
 
 
 def test_python_version_guard():
-    assert run.python_version_problem((3, 11, 7, "final", 0), "/usr/bin/python3") is None
+    for minor in (11, 12, 13):
+        assert run.python_version_problem((3, minor, 7, "final", 0), "/usr/bin/python3") is None
     message = run.python_version_problem((3, 10, 12, "final", 0), "/usr/bin/python3")
     assert "3.10.12" in message and "/usr/bin/python3" in message
-    assert "Python 3.11" in message and "py -3.11 run.py" in message
-    assert "3.12.1" in run.python_version_problem((3, 12, 1, "final", 0), "python3")
+    assert "Python 3.11, 3.12 or 3.13" in message and "py -3.13 run.py" in message
+    assert "3.14.1" in run.python_version_problem((3, 14, 1, "final", 0), "python3")
+    assert "2.7.18" in run.python_version_problem((2, 7, 18, "final", 0), "python")
+
+
+def test_run_py_accepts_the_pythons_that_pyproject_toml_requires():
+    from packaging.specifiers import SpecifierSet
+
+    accepted = SpecifierSet(pyproject()["requires-python"])
+    for minor in range(8, 20):
+        version = (3, minor, 0, "final", 0)
+        assert (run.python_version_problem(version, "python3") is None) == ("3.%d.0" % minor in accepted), (
+            f"run.py and requires-python disagree about Python 3.{minor}")
+
+
+def test_the_environment_is_made_anew_when_the_python_changes(tmp_path, monkeypatch):
+    """A .venv/ made by another Python minor version is replaced, not reinstalled into."""
+    venv = tmp_path / ".venv"
+    monkeypatch.setattr(run, "VENV", venv)
+    monkeypatch.setattr(run, "STAMP", venv / "backproplab-install.json")
+    monkeypatch.setattr(run, "LOG", venv / "backproplab-install.log")
+    made = []
+
+    def fake_run(cmd, **kwargs):  # `python -m venv --clear DIR`: what venv writes that run.py reads
+        assert cmd[1:4] == ["-m", "venv", "--clear"], cmd
+        made.append(cmd)
+        python = run.venv_python()
+        python.parent.mkdir(parents=True, exist_ok=True)
+        python.write_text("")
+        (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion = %d.%d.%d\n" % sys.version_info[:3])
+        return subprocess.CompletedProcess(cmd, 0, "")
+
+    monkeypatch.setattr(run.subprocess, "run", fake_run)
+    monkeypatch.setattr(run, "pip", lambda args, log: None)
+
+    run.ensure_environment()
+    assert len(made) == 1 and run.venv_python_version() == sys.version_info[:2]
+    run.ensure_environment()
+    assert len(made) == 1, "the same Python keeps its environment"
+
+    other = (3, 11) if sys.version_info[:2] != (3, 11) else (3, 13)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion = %d.%d.4\n" % other)
+    (venv / "left-by-the-old-python").write_text("")
+    run.ensure_environment()
+    assert len(made) == 2, "an environment of another Python is made anew"
+    assert not (venv / "left-by-the-old-python").exists()
+    assert run.venv_python_version() == sys.version_info[:2]
+    assert json.loads(run.STAMP.read_text())["hash"] == run.install_hash()
 
 
 # -- the README's commands, .ci/run, .gitignore --------------------------------------
@@ -176,7 +223,7 @@ def test_readme_opens_with_the_two_commands():
     assert before[0].startswith("# ") and len([l for l in before if l.strip()]) == 2, (
         "README.md must open with a title and one sentence, then the commands")
     assert readme_commands()[:2] == ["python3 run.py lab", "python3 run.py test"]
-    assert "py -3.11 run.py lab" in text and "py -3.11 run.py test" in text
+    assert "py -3.13 run.py lab" in text and "py -3.13 run.py test" in text
 
 
 def test_ci_runs_the_readme_test_command():

@@ -7,6 +7,7 @@ network's backward disagrees with finite differences exactly where it should.
 """
 
 import copy
+import re
 
 import matplotlib
 
@@ -140,13 +141,25 @@ def test_regression_has_no_accuracy():
     assert h.cost[-1] < h.cost[0]
 
 
-def test_progress_is_one_line_rewritten_in_place(capsys):
+def test_progress_is_a_tqdm_bar_with_the_cost_and_the_accuracy(capsys, monkeypatch):
+    monkeypatch.delenv("BACKPROPLAB_GRADING", raising=False)
     X, y = training.blobs(seed=0, n=12)
-    training.train(training.mlp([2, 3, 3], Tanh), SoftmaxCrossEntropy(), X, y, lr=0.1, epochs=3)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("\n")
-    assert out.count("\r") == 4  # epochs 0..3
-    assert text("training.progress", epoch=3, epochs=3, cost=0.0)[:10] in out
+    h = training.train(training.mlp([2, 3, 3], Tanh), SoftmaxCrossEntropy(), X, y, lr=0.1, epochs=3,
+                       X_test=X[:4], y_test=y[:4])
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    last = captured.err.rstrip("\n").split("\r")[-1]  # a terminal shows the last state of the line
+    assert re.match(r"^training: 100%\|.*\| 3/3 ", last), last
+    assert (f"cost={h.cost[-1]:.4g}, accuracy={h.accuracy[-1]:.4g}, test accuracy={h.test_accuracy[-1]:.4g}]"
+            in last), last
+
+
+def test_no_progress_when_asked_or_while_grading(capsys, monkeypatch):
+    X, y = training.blobs(seed=0, n=12)
+    training.train(training.mlp([2, 3, 3], Tanh), SoftmaxCrossEntropy(), X, y, lr=0.1, epochs=2, progress=False)
+    monkeypatch.setenv("BACKPROPLAB_GRADING", "1")
+    training.train(training.mlp([2, 3, 3], Tanh), SoftmaxCrossEntropy(), X, y, lr=0.1, epochs=2)
+    assert capsys.readouterr() == ("", "")
 
 
 def test_bad_data_and_epochs_raise_clear_errors():
