@@ -18,15 +18,29 @@
 4. when started as root, an unprivileged user (``nobody`` by default; the
    grader gives each concurrent submission a user of its own, since
    RLIMIT_NPROC counts the processes of a user, and does not bind root),
-   taken inside the sandbox with ``setpriv``, without new privileges.
+   taken inside the sandbox with ``setpriv``, without new privileges;
+5. a parent-death signal: when the process that started the sandbox dies
+   (a grading worker killed midway), everything in the sandbox dies with it.
+   PID 1 of the sandbox's PID namespace is a few lines of Python
+   (:data:`REAPER`), still as the user bwrap started it as: it takes SIGKILL when bwrap dies
+   (which dies with its own parent, ``--die-with-parent``), starts the
+   command, waits for it (so that its CPU time reaches the grader) and exits
+   with its status; when PID 1 exits, the kernel kills every process left in
+   the namespace. (bwrap's own signal on the command would not do: the
+   kernel does not deliver a parent-death signal from bwrap to a command
+   running as another user.)
 
 It writes what it achieved to ``report`` (JSON) and then replaces itself with
 bwrap and the command. Where bwrap is missing or cannot run (no user
 namespaces, as in many Kubernetes pods), or ``namespaces`` is False, what
-could not be had is recorded, warned about on stderr, and grading goes on
-with the limits only.
+could not be had is recorded, warned about on stderr, and the command runs
+with the limits and the parent-death signal only (whatever the command
+starts in a session of its own is not covered there).
+:func:`isolation` tells a grading worker in advance whether it can isolate.
 """
 
+import ctypes
+import functools
 import json
 import os
 import resource
@@ -62,6 +76,7 @@ class Spec:
     drop_to_nobody: bool = True
     uid: int = NOBODY  # the unprivileged user (one per concurrent submission: RLIMIT_NPROC counts per user)
     namespaces: bool = True  # False: limits only (what a machine without bwrap gets)
+    bwrap: str = ""  # the bwrap executable; "" looks it up on PATH
 
 
 def command(spec, argv):
@@ -80,8 +95,8 @@ def outermost(folders):
 
 def bwrap_argv(spec, as_root, cwd):
     """bwrap's arguments up to (not including) the command, or None without bwrap."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
+    bwrap = spec.bwrap or shutil.which("bwrap")
+    if not bwrap:
         return None
     if as_root:  # no user namespace: the uid is switched inside (setpriv), so that RLIMIT_NPROC binds
         unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
@@ -115,6 +130,41 @@ def _as_user(uid):
     """setpriv's arguments that take ``uid`` with no supplementary groups and no way back."""
     return [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
             "--clear-groups", "--no-new-privs", "--bounding-set=-all", "--"]
+
+
+# PID 1 of the sandbox: SIGKILL when bwrap dies (prctl PR_SET_PDEATHSIG), the command started and waited
+# for (orphans reaped meanwhile), its exit status passed on; leaving kills what is left in the namespace.
+REAPER = """import ctypes, os, sys
+ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
+child = os.fork()
+if child == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+while True:
+    try:
+        pid, status = os.waitpid(-1, 0)
+    except ChildProcessError:
+        sys.exit(127)
+    if pid == child:
+        code = os.waitstatus_to_exitcode(status)
+        sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def _reaper():
+    """The argv of the sandbox's PID 1 (:data:`REAPER`, run by the environment's Python), before the command."""
+    return [sys.executable, "-I", "-S", "-c", REAPER, "--"]
+
+
+def _die_with_parent():
+    """The parent-death signal for this process (kept across exec): SIGKILL when the parent dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux
+        pass
 
 
 def _works(argv):
@@ -156,10 +206,9 @@ def plan(spec):
         if argv is None:
             why = "bwrap is not installed (Debian: apt-get install bubblewrap)"
         else:
+            argv = argv + ["--", *_reaper()]
             if as_root and spec.drop_to_nobody:
-                argv = argv + ["--", *_as_user(spec.uid)]
-            else:
-                argv = argv + ["--"]
+                argv = argv + _as_user(spec.uid)
             why = _works(argv)
             if not why:
                 prefix = argv
@@ -179,6 +228,18 @@ def plan(spec):
     return report, prefix
 
 
+@functools.lru_cache(maxsize=None)
+def isolation(bwrap=""):
+    """(whether submissions started from this process get the sandbox, why not): bwrap tried once.
+
+    A grading worker asks it before taking a submission; the answer is kept for the process.
+    """
+    report, _ = plan(Spec(bwrap=bwrap or shutil.which("bwrap") or ""))
+    if report["namespaces"]:
+        return True, ""
+    return False, "; ".join(report["warnings"])
+
+
 def main(argv):
     if len(argv) < 3 or argv[1] != "--":
         sys.exit("usage: python -m autograder.sandbox SPEC_JSON -- command ...")
@@ -196,6 +257,7 @@ def main(argv):
             json.dump(report, out)
     for warning in report["warnings"]:
         print(f"WARNING (sandbox): {warning}", file=sys.stderr, flush=True)
+    _die_with_parent()  # kept across exec by bwrap (which sets its own) or, without it, by the command
     command_argv = prefix + argv[2:]
     os.execvp(command_argv[0], command_argv)
 
