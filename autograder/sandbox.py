@@ -112,7 +112,9 @@ def bwrap_argv(spec, as_root, cwd):
             argv += ["--ro-bind", path, path]
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     writable = [os.path.realpath(p) for p in spec.writable]
-    keep = [os.path.realpath(p) for p in spec.keep if os.path.realpath(p) not in writable]
+    # the Python environment is always there: the sandbox's PID 1 (REAPER) runs on it
+    keep = [p for p in dict.fromkeys(os.path.realpath(p) for p in [*spec.keep, sys.prefix, sys.base_prefix])
+            if p not in writable]
     binds = [(p, "--ro-bind-try") for p in keep] + [(p, "--bind") for p in writable]
     # The folders above the binds are made open (bwrap would copy their modes: /root or pytest's 0700 folders)
     above = {str(parent) for path, _ in binds for parent in Path(path).parents if str(parent) != "/"}
