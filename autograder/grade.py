@@ -491,24 +491,34 @@ def _grade_into(result, hide, assignment, student, folder, db_url, masters, batc
         tail = ""
         for name, trusted in masters.items():
             path = run_dir / name
-            argv = sandbox.command(_sandbox_spec(hide, work, Path(batch).parent, report, uid, settings.limits,
-                                                 isolated), [
+            # the sandbox's lifeline: this process keeps the write end; should it die before the sandbox has
+            # set its parent-death signal, the sandbox sees the end of the pipe and stops
+            lifeline = os.pipe()
+            spec = _sandbox_spec(hide, work, Path(batch).parent, report, uid, settings.limits, isolated)
+            spec.lifeline = list(lifeline)
+            argv = sandbox.command(spec, [
                 sys.executable, "-I", str(RUN_NOTEBOOK), str(path),
                 f"--cell-timeout={settings.cell_timeout}", f"--notebook-timeout={settings.notebook_timeout}"])
-            with open(log_path, "ab") as log:
-                child = subprocess.Popen(argv, cwd=run_dir, env=_kernel_env(work), stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-                try:
-                    child.wait(timeout=settings.notebook_timeout + GRACE)
-                    killed = False
-                except subprocess.TimeoutExpired:
-                    killed = True
-                finally:
+            try:
+                with open(log_path, "ab") as log:
                     try:
-                        os.killpg(child.pid, signal.SIGKILL)  # whatever the submission left running
-                    except ProcessLookupError:
-                        pass
-                    child.wait()
+                        child = subprocess.Popen(argv, cwd=run_dir, env=_kernel_env(work), stdout=log,
+                                                 stderr=subprocess.STDOUT, start_new_session=True, pass_fds=lifeline)
+                    finally:
+                        os.close(lifeline[0])
+                    try:
+                        child.wait(timeout=settings.notebook_timeout + GRACE)
+                        killed = False
+                    except subprocess.TimeoutExpired:
+                        killed = True
+                    finally:
+                        try:
+                            os.killpg(child.pid, signal.SIGKILL)  # whatever the submission left running
+                        except ProcessLookupError:
+                            pass
+                        child.wait()
+            finally:
+                os.close(lifeline[1])
             with open(log_path, "rb") as log:
                 log.seek(max(0, log_path.stat().st_size - 20 * LOG_TAIL))
                 tail = log.read().decode("utf-8", "replace")
@@ -523,7 +533,8 @@ def _grade_into(result, hide, assignment, student, folder, db_url, masters, batc
                 status = {}
             if killed and not status.get("stopped"):
                 status["stopped"] = {**(status.get("running") or {}), "why": "notebook"}
-            if killed or (isinstance(status.get("stopped"), dict) and status["stopped"].get("why") == "notebook"):
+            if killed or (isinstance(status.get("stopped"), dict) and status["stopped"].get("why") == "notebook") or any(
+                    isinstance(t, dict) and t.get("which") == "notebook" for t in status.get("timed_out") or []):
                 result["out_of_time"] = True  # the task's own time limit: Dask runs it again (Settings.retries)
             stopped = status.get("stopped") if isinstance(status.get("stopped"), dict) else None
             if stopped and stopped.get("why") == "kernel died":
@@ -1192,6 +1203,8 @@ def main(argv=None):
                    help="let workers that cannot sandbox grade, with the limits only (every row flagged)")
     a.add_argument("--retries", type=int, default=Settings.retries,
                    help="runs again of a submission that ran out of its notebook's time limit (default 1)")
+    a.add_argument("--connect-timeout", type=int, default=Settings.connect_timeout,
+                   help="seconds to reach the --scheduler (default 20)")
     a.add_argument("--cell-timeout", type=int, default=Settings.cell_timeout)
     a.add_argument("--notebook-timeout", type=int, default=Settings.notebook_timeout)
     a.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory // 1024**2)
@@ -1231,7 +1244,8 @@ def main(argv=None):
         return 2
     settings = Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                         limits=sandbox.Limits(memory=args.memory_mb * 1024**2), workers=args.workers,
-                        scheduler=args.scheduler, allow_unisolated=args.allow_unisolated, retries=args.retries)
+                        scheduler=args.scheduler, allow_unisolated=args.allow_unisolated, retries=args.retries,
+                        connect_timeout=args.connect_timeout)
     try:
         results = autograde(args.root, args.assignment, args.student, args.force, args.db, settings)
     except (ValueError, RuntimeError) as exc:  # GradingError, or an assignment register cannot find

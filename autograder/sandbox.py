@@ -44,6 +44,7 @@ import functools
 import json
 import os
 import resource
+import select
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,7 @@ class Spec:
     uid: int = NOBODY  # the unprivileged user (one per concurrent submission: RLIMIT_NPROC counts per user)
     namespaces: bool = True  # False: limits only (what a machine without bwrap gets)
     bwrap: str = ""  # the bwrap executable; "" looks it up on PATH
+    lifeline: list = field(default_factory=list)  # [read, write] of a pipe whose write end the caller keeps open
 
 
 def command(spec, argv):
@@ -136,12 +138,21 @@ def _as_user(uid):
 
 # PID 1 of the sandbox: SIGKILL when bwrap dies (prctl PR_SET_PDEATHSIG), the command started and waited
 # for (orphans reaped meanwhile), its exit status passed on; leaving kills what is left in the namespace.
-REAPER = """import ctypes, os, sys
+# argv[1:3]: the spec's lifeline (-1 -1 without one), whose write end only the grader keeps: at end of file
+# the grader died before the signal was set.
+REAPER = """import ctypes, os, select, sys
+lifeline, other = int(sys.argv[1]), int(sys.argv[2])
+if other >= 0:
+    os.close(other)
 ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
+if lifeline >= 0 and select.select([lifeline], [], [], 0)[0]:
+    sys.exit(137)
 child = os.fork()
 if child == 0:
     try:
-        os.execvp(sys.argv[2], sys.argv[2:])
+        if lifeline >= 0:
+            os.close(lifeline)
+        os.execvp(sys.argv[4], sys.argv[4:])
     finally:
         os._exit(127)
 while True:
@@ -155,9 +166,10 @@ while True:
 """
 
 
-def _reaper():
+def _reaper(lifeline):
     """The argv of the sandbox's PID 1 (:data:`REAPER`, run by the environment's Python), before the command."""
-    return [sys.executable, "-I", "-S", "-c", REAPER, "--"]
+    read, write = lifeline if lifeline else (-1, -1)
+    return [sys.executable, "-I", "-S", "-c", REAPER, str(read), str(write), "--"]
 
 
 def _die_with_parent():
@@ -169,10 +181,10 @@ def _die_with_parent():
         pass
 
 
-def _works(argv):
+def _works(argv, lifeline=()):
     """Whether bwrap starts with these arguments here ('' if so, else why not)."""
     try:
-        done = subprocess.run([*argv, "true"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run([*argv, "true"], capture_output=True, text=True, timeout=30, pass_fds=lifeline)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     return "" if done.returncode == 0 else (done.stderr.strip() or f"exit status {done.returncode}")
@@ -208,10 +220,10 @@ def plan(spec):
         if argv is None:
             why = "bwrap is not installed (Debian: apt-get install bubblewrap)"
         else:
-            argv = argv + ["--", *_reaper()]
+            argv = argv + ["--", *_reaper(spec.lifeline)]
             if as_root and spec.drop_to_nobody:
                 argv = argv + _as_user(spec.uid)
-            why = _works(argv)
+            why = _works(argv, tuple(spec.lifeline))
             if not why:
                 prefix = argv
     if prefix:
@@ -260,6 +272,8 @@ def main(argv):
     for warning in report["warnings"]:
         print(f"WARNING (sandbox): {warning}", file=sys.stderr, flush=True)
     _die_with_parent()  # kept across exec by bwrap (which sets its own) or, without it, by the command
+    if spec.lifeline and select.select([spec.lifeline[0]], [], [], 0)[0]:
+        sys.exit(137)  # the caller died before the signal was set
     command_argv = prefix + argv[2:]
     os.execvp(command_argv[0], command_argv)
 
