@@ -19,16 +19,18 @@
    grader gives each concurrent submission a user of its own, since
    RLIMIT_NPROC counts the processes of a user, and does not bind root),
    taken inside the sandbox with ``setpriv``, without new privileges;
-5. a parent-death signal: when the process that started the sandbox dies
-   (a grading worker killed midway), everything in the sandbox dies with it.
-   PID 1 of the sandbox's PID namespace is a few lines of Python
-   (:data:`REAPER`), still as the user bwrap started it as: it takes SIGKILL when bwrap dies
-   (which dies with its own parent, ``--die-with-parent``), starts the
-   command, waits for it (so that its CPU time reaches the grader) and exits
-   with its status; when PID 1 exits, the kernel kills every process left in
-   the namespace. (bwrap's own signal on the command would not do: the
-   kernel does not deliver a parent-death signal from bwrap to a command
-   running as another user.)
+5. death with its starter: when the process that started the sandbox dies
+   (a grading worker killed midway), everything in the sandbox dies too.
+   bwrap dies with its parent (``--die-with-parent``, a parent-death
+   signal); PID 1 of the sandbox's PID namespace is a few lines of Python
+   (:data:`REAPER`) that run as the user bwrap started, so that the same
+   signal reaches them when bwrap dies (the kernel would not deliver it to a
+   command already switched to another user), start the command, wait for it
+   (its CPU time reaches the grader) and exit with its status; when PID 1
+   exits, the kernel kills every process left in the namespace. A pipe
+   whose write end only the starter keeps (``lifeline``) covers the moment
+   before the signals are set: at its end of file, the launcher and PID 1
+   stop.
 
 It writes what it achieved to ``report`` (JSON) and then replaces itself with
 bwrap and the command. Where bwrap is missing or cannot run (no user
