@@ -35,10 +35,13 @@ pytestmark = pytest.mark.slow
 A = hostile.ASSIGNMENT  # notebook 01
 LIMITS = dict(cell_timeout=30, notebook_timeout=120)  # short where the test sets them; honest runs fit easily
 QUIET = dict(log=lambda *_: None)
-# 22 submissions: the answer key, the untouched release, a wrong answer, broken and hostile ones
+# 21 submissions: answer keys, the untouched release, hostile ones that run a kernel, and broken files that do not
+HONEST, RELEASED = 4, 1
 HOSTILE = ["wrong", "sys_exit", "os_exit", "patched_checks", "input_transformer", "reads_outside", "network",
            "stripped_metadata", "broken_json", "wrong_name", "empty"]
-HONEST, RELEASED = 7, 4
+BROKEN = {"empty_file": b"", "not_a_notebook": b"[]", "no_cells": b'{"nbformat": 4, "nbformat_minor": 5}',
+          "zip_upload": b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "utf16": None}
+QUICK = 'import matplotlib.pyplot as plt\nplt.switch_backend("agg")  # no figures drawn: a quicker run\n'
 
 
 def _free_port():
@@ -110,14 +113,21 @@ def _course(template, path):
     return path
 
 
+def _quick(nb):
+    """The notebook with a cell after the setup that draws no figures (the plots are most of its run)."""
+    nb["cells"].insert(2, {"cell_type": "code", "id": "quick", "metadata": {}, "source": QUICK, "outputs": [],
+                           "execution_count": None})
+    return nb
+
+
 def _submit_batch(course, port):
-    """The batch: HONEST answer keys, RELEASED untouched releases, and one submission per HOSTILE case."""
+    """The batch: answer keys, the untouched release, one submission per HOSTILE case and per BROKEN file."""
     master = harness.master(A)
     (release,) = harness.notebooks(course / "course" / A)
     for i in range(HONEST):
-        harness.submit(course, f"key{i}", A, master)
+        harness.submit(course, f"key{i}", A, master, edit=_quick)
     for i in range(RELEASED):
-        harness.submit(course, f"release{i}", A, release)
+        harness.submit(course, f"release{i}", A, release, edit=_quick)
     cases = {c.student: c for c in hostile.CASES}
     context = {"root": str(course), "port": port}
     for student in HOSTILE:
@@ -126,8 +136,12 @@ def _submit_batch(course, port):
         folder.mkdir(parents=True)
         made = case.make(harness.load(master), context)
         if made is not None:
-            data = made if isinstance(made, bytes) else json.dumps(made, indent=1).encode()
+            data = made if isinstance(made, bytes) else json.dumps(_quick(made), indent=1).encode()
             (folder / (case.file_name or master.name)).write_bytes(data)
+    for student, data in BROKEN.items():
+        folder = course / "submitted" / student / A
+        folder.mkdir(parents=True)
+        (folder / master.name).write_bytes(data if data is not None else master.read_text().encode("utf-16"))
     return sorted(p.name for p in (course / "submitted").iterdir())
 
 
@@ -182,7 +196,9 @@ def test_a_worker_killed_midway_loses_nothing(cluster, template, tmp_path):
     graded_before = len(_records(course))
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    time.sleep(5)
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(p) for p in sandboxes):
+        time.sleep(0.2)
     left = [p for p in sandboxes if _alive(p)]
     assert not left, f"processes of the dead worker's sandbox are still running: {[p.cmdline() for p in left]}"
 
@@ -218,7 +234,8 @@ def test_a_worker_killed_midway_loses_nothing(cluster, template, tmp_path):
             g: c["passed"] for g, c in theirs["cells"].items()}, student
     assert all(records[f"key{i}"]["score"] == records[f"key{i}"]["max_score"] > 0 for i in range(HONEST))
     assert records["wrong"]["score"] < records["wrong"]["max_score"]
-    assert records["broken_json"]["status"] == "not graded"
+    for student in ["broken_json", "wrong_name", "empty", "stripped_metadata", *BROKEN]:
+        assert records[student]["status"] == "not graded" and records[student]["reason"], student
 
 
 def test_a_notebook_out_of_time_runs_again_a_bounded_number_of_times(cluster, template, tmp_path):
