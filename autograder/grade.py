@@ -879,7 +879,7 @@ def _connect(settings, scratch, log):
                                "Start it (`dask scheduler`, and workers with `dask worker ADDRESS`), or grade on "
                                "this machine without --scheduler") from None
     cluster = LocalCluster(n_workers=settings.workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, local_directory=str(scratch), silence_logs=logging.ERROR)
+                           dashboard_address=":0", local_directory=str(scratch), silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
