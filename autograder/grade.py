@@ -19,9 +19,19 @@ What it adds to ``nbgrader autograde``:
   an unprivileged user), with a time limit per cell and per notebook. A cell
   stopped at a limit is flagged with where and why; the score of what ran
   stands.
-- **Batches that hold up.** Submissions are graded in parallel worker
-  processes; only this process writes the real gradebook, one submission at
-  a time, so it is never locked. A record per submission
+- **Batches that hold up, on one machine or a cluster.** Each submission is
+  a task on Dask distributed: by default a local cluster of one
+  single-threaded worker process per core, or the running scheduler
+  ``--scheduler tcp://HOST:PORT`` (or ``c.DaskGrading.scheduler`` in
+  nbgrader_config.py) names. A task carries what a worker needs as data
+  (the submission's files, the assignment's cells as a gradebook of their
+  own, nbgrader's configuration, the limits) and returns the executed
+  notebook and the verdict record; a worker needs the course's environment,
+  not the course folder nor the gradebook. A worker that cannot sandbox
+  takes no submission unless ``--allow-unisolated``. A worker that dies
+  midway loses nothing: the scheduler gives its submission to another.
+  Only this process writes the real gradebook, one submission at a time, so
+  it is never locked. A record per submission
   (``verdicts/ASSIGNMENT/STUDENT.json``) is written last; a batch killed midway
   and run again grades exactly the submissions without a record for their
   current content.
@@ -38,7 +48,6 @@ What it adds to ``nbgrader autograde``:
 """
 
 import argparse
-import concurrent.futures
 import contextlib
 import csv
 import datetime
@@ -46,6 +55,7 @@ import fnmatch
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -63,6 +73,7 @@ from .recompute import judge_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_NOTEBOOK_BYTES = 64 * 1024**2
+MAX_SUBMISSION_BYTES = 2 * MAX_NOTEBOOK_BYTES  # all the files of one submission, as a task carries them
 LOG_TAIL = 4000
 
 SUSPICIOUS = {
@@ -84,7 +95,12 @@ class Settings:
     cell_timeout: int = 60
     notebook_timeout: int = 600
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
-    workers: int = max(1, os.cpu_count() or 1)
+    workers: int = max(1, os.cpu_count() or 1)  # worker processes of the local cluster
+    scheduler: str = ""  # a running Dask scheduler (tcp://HOST:PORT); "" starts a local cluster
+    allow_unisolated: bool = False  # workers that cannot sandbox grade too (every row flagged)
+    retries: int = 1  # runs again of a submission whose notebook ran out of its time limit
+    connect_timeout: int = 20  # seconds to reach the scheduler
+    wait_for_workers: int = 300  # seconds to wait for a first worker that can take submissions
 
 
 # -- what is being graded -----------------------------------------------------------
@@ -252,14 +268,15 @@ RUN_NOTEBOOK = Path(__file__).with_name("run_notebook.py")  # run as a file: it 
 GRACE = 30  # seconds past the notebook's time limit before the sandbox is killed
 
 
-def _sandbox_spec(root, work, scratch, report, uid, limits):
+def _sandbox_spec(hide, work, scratch, report, uid, limits, isolated):
     import autograder
     import backproplab
 
     keep = sorted({sys.prefix, sys.base_prefix, str(Path(autograder.__file__).parent),
                    str(Path(backproplab.__file__).parent)})
-    hide = [str(Path(root).resolve()), str(Path(scratch).resolve())]
-    return sandbox.Spec(report=str(report), hide=hide, keep=keep, writable=[str(work)], uid=uid, limits=limits)
+    hide = [*hide, str(Path(scratch).resolve())]
+    return sandbox.Spec(report=str(report), hide=hide, keep=keep, writable=[str(work)], uid=uid, limits=limits,
+                        namespaces=isolated, bwrap=shutil.which("bwrap") or "")
 
 
 def _kernel_env(work):
@@ -280,8 +297,8 @@ def _course_config(root):
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
-    path = Path(root) / "nbgrader_config.py"
-    if not path.is_file():
+    path = Path(root) / "nbgrader_config.py" if root is not None else None
+    if path is None or not path.is_file():
         return Config()
     return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
 
@@ -472,26 +489,32 @@ def _not_run(nb, stopped):
     return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells[stopped["index"]:]} - {None}
 
 
-def grade_one(root, assignment, student, folder, db_url, masters, batch, settings, uid=sandbox.NOBODY):
-    """Grade one submission: nbgrader's bookkeeping here, only the notebook's run in the sandbox; a plain dict."""
+def grade_one(hide, assignment, student, folder, db_url, masters, batch, settings, uid=sandbox.NOBODY,
+              config=None, isolated=True):
+    """Grade one submission: nbgrader's bookkeeping here, only the notebook's run in the sandbox; a plain dict.
+
+    ``hide``: folders of this machine recorded as out of the sandbox's reach (the course); ``db_url``: a
+    gradebook that holds the assignment (its cells); ``config``: nbgrader's configuration of the course;
+    ``isolated``: whether the sandbox may use bwrap here (else limits only, and the row is flagged).
+    """
     started = time.monotonic()
     result = {"student": student, "assignment": assignment, "digest": digest(folder),
               "status": "not graded", "reason": "", "score": 0.0,
               "max_score": sum(p for cells in masters.values() for _, p in cells.values()),
               "cells": {}, "flags": _suspicious(folder), "isolation": {}, "notebooks": {}, "grading_seconds": 0.0}
     try:
-        _grade_into(result, root, assignment, student, folder, db_url, masters, batch, settings, uid)
+        _grade_into(result, hide, assignment, student, folder, db_url, masters, batch, settings, uid,
+                    config if config is not None else _course_config(None), isolated)
     finally:
         result["grading_seconds"] = round(time.monotonic() - started, 1)
     return result
 
 
-def _grade_into(result, root, assignment, student, folder, db_url, masters, batch, settings, uid):
+def _grade_into(result, hide, assignment, student, folder, db_url, masters, batch, settings, uid, config, isolated):
     result["reason"] = precheck(folder, masters)
     if result["reason"]:
         result["isolation"] = {"sandbox": "not started: nothing in the submission could run"}
         return
-    config = _course_config(root)
     work = Path(tempfile.mkdtemp(prefix="w-", dir=batch))
     flags = set(result["flags"])
     try:
@@ -512,23 +535,34 @@ def _grade_into(result, root, assignment, student, folder, db_url, masters, batc
         tail = ""
         for name, trusted in masters.items():
             path = run_dir / name
-            argv = sandbox.command(_sandbox_spec(root, work, Path(batch).parent, report, uid, settings.limits), [
+            # the sandbox's lifeline: this process keeps the write end; should it die before the sandbox has
+            # set its parent-death signal, the sandbox sees the end of the pipe and stops
+            lifeline = os.pipe()
+            spec = _sandbox_spec(hide, work, Path(batch).parent, report, uid, settings.limits, isolated)
+            spec.lifeline = list(lifeline)
+            argv = sandbox.command(spec, [
                 sys.executable, "-I", str(RUN_NOTEBOOK), str(path),
                 f"--cell-timeout={settings.cell_timeout}", f"--notebook-timeout={settings.notebook_timeout}"])
-            with open(log_path, "ab") as log:
-                child = subprocess.Popen(argv, cwd=run_dir, env=_kernel_env(work), stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-                try:
-                    child.wait(timeout=settings.notebook_timeout + GRACE)
-                    killed = False
-                except subprocess.TimeoutExpired:
-                    killed = True
-                finally:
+            try:
+                with open(log_path, "ab") as log:
                     try:
-                        os.killpg(child.pid, signal.SIGKILL)  # whatever the submission left running
-                    except ProcessLookupError:
-                        pass
-                    child.wait()
+                        child = subprocess.Popen(argv, cwd=run_dir, env=_kernel_env(work), stdout=log,
+                                                 stderr=subprocess.STDOUT, start_new_session=True, pass_fds=lifeline)
+                    finally:
+                        os.close(lifeline[0])
+                    try:
+                        child.wait(timeout=settings.notebook_timeout + GRACE)
+                        killed = False
+                    except subprocess.TimeoutExpired:
+                        killed = True
+                    finally:
+                        try:
+                            os.killpg(child.pid, signal.SIGKILL)  # whatever the submission left running
+                        except ProcessLookupError:
+                            pass
+                        child.wait()
+            finally:
+                os.close(lifeline[1])
             with open(log_path, "rb") as log:
                 log.seek(max(0, log_path.stat().st_size - 20 * LOG_TAIL))
                 tail = log.read().decode("utf-8", "replace")
@@ -543,6 +577,9 @@ def _grade_into(result, root, assignment, student, folder, db_url, masters, batc
                 status = {}
             if killed and not status.get("stopped"):
                 status["stopped"] = {**(status.get("running") or {}), "why": "notebook"}
+            if killed or (isinstance(status.get("stopped"), dict) and status["stopped"].get("why") == "notebook") or any(
+                    isinstance(t, dict) and t.get("which") == "notebook" for t in status.get("timed_out") or []):
+                result["out_of_time"] = True  # the task's own time limit: Dask runs it again (Settings.retries)
             stopped = status.get("stopped") if isinstance(status.get("stopped"), dict) else None
             if stopped and stopped.get("why") == "kernel died":
                 result["reason"] = "the kernel died (exit or crash)"
@@ -720,12 +757,236 @@ class Progress:
         self.tqdm.close()
 
 
-def _preload():
-    """Import what the workers use before they are forked, so that each does not import it again."""
-    import nbformat  # noqa: F401
-    import nbgrader.preprocessors  # noqa: F401
-    import nbgrader.utils  # noqa: F401
-    import traitlets.config.loader  # noqa: F401
+# -- the batch on Dask distributed ---------------------------------------------------------
+
+RESOURCE = "grading-sandbox"  # what a worker that may take submissions offers, one per thread
+
+
+class NotIsolated(RuntimeError):
+    """A worker that cannot sandbox was given a submission without --allow-unisolated."""
+
+
+class TimeLimitExceeded(Exception):
+    """The submission's notebook ran out of its time limit. Raised so that Dask runs the task again
+    (``retries``); when the last run ran out too, the client takes the result it carries."""
+
+    def __init__(self, result):
+        super().__init__(f"{result['student']}: the notebook ran out of its {result.get('limit', '')} time limit")
+        self.result = result
+
+    def __reduce__(self):
+        return (TimeLimitExceeded, (self.result,))
+
+
+@dataclass
+class Job:
+    """One submission as a task carries it to a worker: data only, nothing of the course's folders."""
+
+    assignment: str
+    student: str
+    files: dict  # {path in the submission's folder: bytes}
+    masters: dict  # {notebook: {grade_id: (source, points)}}: the trusted test cells
+    masters_db: bytes  # a SQLite gradebook that holds this assignment alone, for nbgrader's preprocessors
+    config: object  # nbgrader's configuration of the course (nbgrader_config.py)
+    settings: Settings
+    uid: int  # the unprivileged user of this submission's sandbox
+    hide: list  # the course's folders on the grader's machine, recorded as out of the sandbox's reach
+
+
+def _local_directory():
+    """The working folder of the Dask worker running this task (else the system's temporary folder)."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().local_directory
+    except (ImportError, ValueError):
+        return None
+
+
+def _worker_name():
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return "this process"
+
+
+def grade_task(job):
+    """A worker's task: grade one submission from ``job`` alone; the result dict, executed notebooks included.
+
+    Refuses (:class:`NotIsolated`) where the sandbox cannot run, unless the batch allows it; raises
+    :class:`TimeLimitExceeded` when the notebook ran out of its time limit, so that Dask runs it again.
+    """
+    isolated, why = sandbox.isolation()
+    if not isolated and not job.settings.allow_unisolated:
+        raise NotIsolated(f"the worker {_worker_name()} cannot sandbox submissions ({why}); "
+                          "--allow-unisolated grades there with the limits only")
+    with tempfile.TemporaryDirectory(prefix="backproplab-grade-", dir=_local_directory()) as scratch:
+        os.chmod(scratch, 0o711)
+        folder = Path(scratch) / "submitted" / job.student / job.assignment
+        folder.mkdir(parents=True)
+        for name, data in job.files.items():
+            target = (folder / name).resolve()
+            if folder.resolve() not in target.parents:
+                raise ValueError(f"a submission's file lies outside its folder: {name!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        db = Path(scratch) / "masters.db"
+        db.write_bytes(job.masters_db)
+        batch = Path(scratch) / "batch"
+        batch.mkdir(mode=0o711)
+        result = grade_one(job.hide, job.assignment, job.student, folder, f"sqlite:///{db}", job.masters, batch,
+                           job.settings, job.uid, config=job.config, isolated=isolated)
+    result["worker"] = _worker_name()
+    if result.pop("out_of_time", False) and job.settings.retries > 0:
+        raise TimeLimitExceeded(result)
+    return result
+
+
+def submission_files(folder):
+    """{path: bytes} of a submission's regular files (symbolic links are not followed), or a reason it is too
+    large to carry."""
+    files, size = {}, 0
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        size += path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            return None, f"the submission's files take more than {MAX_SUBMISSION_BYTES // 1024**2} MB"
+        files[str(path.relative_to(folder))] = path.read_bytes()
+    return files, ""
+
+
+def masters_gradebook(book, assignment, scratch):
+    """The bytes of a SQLite gradebook holding ``assignment`` alone (notebooks, cells, sources, points,
+    checksums, kernelspecs), copied from the course's gradebook: what nbgrader's preprocessors read on a
+    worker, which has neither the course nor its gradebook. No student is in it."""
+    path = Path(scratch) / "masters.db"
+    with warnings.catch_warnings(), book.open() as gb, Gradebook(f"sqlite:///{path}", book.course_id).open() as out:
+        warnings.simplefilter("ignore")
+        found = gb.find_assignment(assignment)
+        out.add_assignment(assignment)
+        for nb in found.notebooks:
+            out.add_notebook(nb.name, assignment, kernelspec=nb.kernelspec)
+            for cell in nb.source_cells:
+                out.add_source_cell(cell.name, nb.name, assignment, cell_type=cell.cell_type, locked=cell.locked,
+                                    source=cell.source, checksum=cell.checksum)
+            for cell in nb.grade_cells:
+                out.add_grade_cell(cell.name, nb.name, assignment, max_score=cell.max_score,
+                                   cell_type=cell.cell_type)
+            for cell in nb.solution_cells:
+                out.add_solution_cell(cell.name, nb.name, assignment)
+            for cell in nb.task_cells:
+                out.add_task_cell(cell.name, nb.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type)
+        gb.engine.dispose()
+    return path.read_bytes()
+
+
+def _grading_plugin(allow_unisolated):
+    """A Dask worker plugin: each worker, now and joining later, offers :data:`RESOURCE` (one per thread)
+    when it can sandbox, or when unisolated grading is allowed; otherwise it offers none and gets no submission."""
+    from distributed import WorkerPlugin
+
+    class GradingSandbox(WorkerPlugin):
+        name = "backproplab-grading-sandbox"
+
+        def __init__(self, allow):
+            self.allow = allow
+
+        async def setup(self, worker):
+            import asyncio
+
+            isolated, _ = await asyncio.get_running_loop().run_in_executor(None, sandbox.isolation)
+            takes = isolated or self.allow
+            await worker.set_resources(**{RESOURCE: worker.state.nthreads if takes else 0})
+
+    return GradingSandbox(allow_unisolated)
+
+
+def _worker_isolation(dask_worker=None):
+    isolated, why = sandbox.isolation()
+    return {"isolated": isolated, "why": why, "takes": dask_worker.state.total_resources.get(RESOURCE, 0)}
+
+
+def _connect(settings, scratch, log):
+    """(client, local cluster or None): the scheduler of ``settings``, else a local cluster of
+    ``settings.workers`` single-threaded worker processes."""
+    from distributed import Client, LocalCluster
+
+    if settings.scheduler:
+        try:
+            return Client(settings.scheduler, timeout=f"{settings.connect_timeout}s"), None
+        except Exception as exc:  # OSError, TimeoutError, or a malformed address (ValueError)
+            raise GradingError(f"cannot reach the Dask scheduler at {settings.scheduler} within "
+                               f"{settings.connect_timeout} s ({type(exc).__name__}: {exc}); nothing was graded. "
+                               "Start it (`dask scheduler`, and workers with `dask worker ADDRESS`), or grade on "
+                               "this machine without --scheduler") from None
+    cluster = LocalCluster(n_workers=settings.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=":0", local_directory=str(scratch), silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def _check_workers(client, settings, log):
+    """Register the plugin and wait until some worker takes submissions; a GradingError if none can."""
+    client.register_plugin(_grading_plugin(settings.allow_unisolated))
+    deadline = time.monotonic() + settings.wait_for_workers
+    said = False
+    while True:
+        found = client.run(_worker_isolation) if client.scheduler_info()["workers"] else {}
+        takers = [w for w, info in found.items() if info["takes"]]
+        refusing = {w: info["why"] for w, info in found.items() if not info["takes"] and not info["isolated"]}
+        if takers:
+            for worker, why in refusing.items():
+                log(f"warning: the worker {worker} cannot sandbox submissions and gets none ({why}); "
+                    "--allow-unisolated grades there with the limits only")
+            if settings.allow_unisolated:
+                for worker, info in found.items():
+                    if not info["isolated"]:
+                        log(f"warning: the worker {worker} grades without the sandbox ({info['why']}): "
+                            "its rows are flagged")
+            return
+        if refusing and (not settings.scheduler or len(refusing) == len(found)):
+            raise GradingError("no worker can sandbox submissions: " + "; ".join(
+                f"{w}: {why}" for w, why in sorted(refusing.items())) + ". Install bubblewrap (Debian: "
+                "apt-get install bubblewrap) where the workers run, or pass --allow-unisolated to grade with the "
+                "limits only (every row flagged); nothing was graded")
+        if time.monotonic() > deadline:
+            raise GradingError(f"no worker joined the scheduler at {settings.scheduler} within "
+                               f"{settings.wait_for_workers} s (start some with `dask worker {settings.scheduler}`); "
+                               "nothing was graded")
+        if not said and settings.scheduler:
+            log(f"waiting for workers on {settings.scheduler}")
+            said = True
+        time.sleep(0.5)
+
+
+def _failed(job_student, assignment, folder, masters, reason):
+    return {"student": job_student, "assignment": assignment, "status": "not graded", "reason": reason,
+            "score": 0.0, "max_score": sum(p for cells in masters.values() for _, p in cells.values()),
+            "cells": {}, "flags": [], "isolation": {}, "notebooks": {}, "digest": digest(folder),
+            "grading_seconds": 0.0}
+
+
+def _outcome(future, student, assignment, folder, masters, settings):
+    """The result of a finished task, or the record of why the submission could not be graded."""
+    from distributed import KilledWorker
+
+    exc = future.exception()
+    if exc is None:
+        return future.result()
+    if isinstance(exc, TimeLimitExceeded):
+        result = exc.result
+        result["flags"] = sorted(set(result["flags"]) | {
+            f"time limit: the notebook ran out of its time limit on each of {settings.retries + 1} runs"})
+        return result
+    if isinstance(exc, KilledWorker):
+        return _failed(student, assignment, folder, masters,
+                       "the workers grading it died (the scheduler's allowed-failures was reached): "
+                       "it may crash its worker")
+    if isinstance(exc, NotIsolated):
+        return _failed(student, assignment, folder, masters, str(exc))
+    return _failed(student, assignment, folder, masters, f"grader error: {type(exc).__name__}: {exc}")
 
 
 def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=None, log=print, bar=None,
@@ -734,48 +995,107 @@ def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=
 
     The gradebook is ``db_url``, else the one nbgrader_config.py names
     (:func:`gradebook`); the assignment is registered there first when it is
-    missing. ``bar``: a tqdm progress bar (on ``bar_file``, default stderr); by
-    default when stderr is a terminal, otherwise each submission's line says
-    how many are done and the time left.
+    missing. The submissions are tasks on Dask distributed: on the scheduler
+    ``settings.scheduler`` (else nbgrader_config.py's
+    ``c.DaskGrading.scheduler``), else on a local cluster of
+    ``settings.workers`` single-threaded processes. ``bar``: a tqdm progress
+    bar (on ``bar_file``, default stderr); by default when stderr is a
+    terminal, otherwise each submission's line says how many are done and the
+    time left.
     """
+    import dataclasses
+
     settings = settings or Settings()
+    if not settings.scheduler:
+        configured = course_config(root).get("DaskGrading", {}).get("scheduler", "")
+        settings = dataclasses.replace(settings, scheduler=configured or "")
     started = time.monotonic()
     book = gradebook(root, db_url)
     registered, in_gradebook = _gradebook_state(book, assignment)
-    if not registered:
-        register(root, assignment, book, log)
-    db_url = book.url
     todo = [(s, f) for s, f in submissions(root, assignment, pattern)
             if force or s not in in_gradebook or not already_graded(root, assignment, s, f)]
     if not todo:
         log(f"{assignment}: nothing to grade")
         return []
-    masters = assignment_cells(db_url, assignment)
-    _preload()
     done = []
-    progress = Progress(len(todo), assignment, log, bar, bar_file)
     with tempfile.TemporaryDirectory(prefix="backproplab-grade-") as scratch:
         os.chmod(scratch, 0o711)
-        batch = Path(scratch) / "batch"
-        batch.mkdir(mode=0o711)
-        with concurrent.futures.ProcessPoolExecutor(max_workers=settings.workers) as pool:
-            futures = {pool.submit(grade_one, root, assignment, s, f, db_url, masters, batch, settings,
-                                   FIRST_UID + index % 1000): s
-                       for index, (s, f) in enumerate(todo)}
-            for future in concurrent.futures.as_completed(futures):
-                student = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # the grader's own failure on one submission
-                    result = {"student": student, "assignment": assignment, "status": "not graded",
-                              "reason": f"grader error: {type(exc).__name__}: {exc}", "score": 0.0,
-                              "max_score": 0.0, "cells": {}, "flags": [], "isolation": {}, "notebooks": {},
-                              "digest": digest(dict(todo)[student]), "grading_seconds": 0.0}
-                store(root, book, result, masters)
-                done.append(result)
-                progress(_line(result))
-    progress.close()
+        client, cluster = _connect(settings, scratch, log)
+        try:
+            _check_workers(client, settings, log)
+            if not registered:
+                register(root, assignment, book, log)
+            masters = assignment_cells(book.url, assignment)
+            masters_db = masters_gradebook(book, assignment, scratch)
+            config = _course_config(root)
+            hide = [str(Path(root).resolve())]
+            progress = Progress(len(todo), assignment, log, bar, bar_file)
+            done = _run(client, todo, assignment, masters, masters_db, config, settings, hide, root, book, progress)
+            progress.close()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     log(summary(assignment, done, time.monotonic() - started))
+    return done
+
+
+def _run(client, todo, assignment, masters, masters_db, config, settings, hide, root, book, progress):
+    """Submit the tasks, a window at a time (the scheduler holds only those), and store each result as it
+    comes: one gradebook entry and one record per submission, written here only."""
+    import uuid
+
+    from distributed import as_completed
+
+    folders = dict(todo)
+    pending = iter(enumerate(todo))
+    running = as_completed()
+    students = {}
+    batch_id = uuid.uuid4().hex[:8]
+
+    def window():
+        threads = sum(client.nthreads().values()) or 1
+        return max(2 * threads, 4)
+
+    def submit_next():
+        for index, (student, folder) in pending:
+            files, too_big = submission_files(folder)
+            if files is None:
+                return _failed(student, assignment, folder, masters, too_big)
+            job = Job(assignment, student, files, masters, masters_db, config, settings, FIRST_UID + index % 1000,
+                      hide)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Large object")  # a large notebook is sent as it is
+                future = client.submit(grade_task, job, key=f"grade-{assignment}-{student}-{batch_id}", pure=False,
+                                       retries=settings.retries, resources={RESOURCE: 1})
+            students[future.key] = student
+            running.add(future)
+            return None
+        return False
+
+    done = []
+
+    def keep(result):
+        store(root, book, result, masters)
+        done.append(result)
+        progress(_line(result))
+
+    def fill():
+        while running.count() < window():
+            refused = submit_next()
+            if refused is False:
+                return
+            if refused is not None:
+                keep(refused)
+
+    fill()
+    while running.count():
+        future = next(running)
+        student = students.pop(future.key)
+        result = _outcome(future, student, assignment, folders[student], masters, settings)
+        future.release()
+        keep(result)
+        fill()
     return done
 
 
@@ -918,7 +1238,17 @@ def main(argv=None):
     a.add_argument("assignment")
     a.add_argument("--student", default="*", help="a student id or a glob (default: all)")
     a.add_argument("--force", action="store_true", help="grade again even when a record exists")
-    a.add_argument("--workers", type=int, default=Settings.workers)
+    a.add_argument("--workers", type=int, default=Settings.workers,
+                   help="worker processes of the local cluster (default: one per core)")
+    a.add_argument("--scheduler", default="",
+                   help="grade on the running Dask scheduler at tcp://HOST:PORT (default: "
+                        "c.DaskGrading.scheduler of nbgrader_config.py, else a local cluster)")
+    a.add_argument("--allow-unisolated", action="store_true",
+                   help="let workers that cannot sandbox grade, with the limits only (every row flagged)")
+    a.add_argument("--retries", type=int, default=Settings.retries,
+                   help="runs again of a submission that ran out of its notebook's time limit (default 1)")
+    a.add_argument("--connect-timeout", type=int, default=Settings.connect_timeout,
+                   help="seconds to reach the --scheduler (default 20)")
     a.add_argument("--cell-timeout", type=int, default=Settings.cell_timeout)
     a.add_argument("--notebook-timeout", type=int, default=Settings.notebook_timeout)
     a.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory // 1024**2)
@@ -957,7 +1287,9 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                        limits=sandbox.Limits(memory=args.memory_mb * 1024**2), workers=args.workers)
+                        limits=sandbox.Limits(memory=args.memory_mb * 1024**2), workers=args.workers,
+                        scheduler=args.scheduler, allow_unisolated=args.allow_unisolated, retries=args.retries,
+                        connect_timeout=args.connect_timeout)
     try:
         results = autograde(args.root, args.assignment, args.student, args.force, args.db, settings)
     except (ValueError, RuntimeError) as exc:  # GradingError, or an assignment register cannot find

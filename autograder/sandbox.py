@@ -18,18 +18,35 @@
 4. when started as root, an unprivileged user (``nobody`` by default; the
    grader gives each concurrent submission a user of its own, since
    RLIMIT_NPROC counts the processes of a user, and does not bind root),
-   taken inside the sandbox with ``setpriv``, without new privileges.
+   taken inside the sandbox with ``setpriv``, without new privileges;
+5. death with its starter: when the process that started the sandbox dies
+   (a grading worker killed midway), everything in the sandbox dies too.
+   bwrap dies with its parent (``--die-with-parent``, a parent-death
+   signal); PID 1 of the sandbox's PID namespace is a few lines of Python
+   (:data:`REAPER`) that run as the user bwrap started, so that the same
+   signal reaches them when bwrap dies (the kernel would not deliver it to a
+   command already switched to another user), start the command, wait for it
+   (its CPU time reaches the grader) and exit with its status; when PID 1
+   exits, the kernel kills every process left in the namespace. A pipe
+   whose write end only the starter keeps (``lifeline``) covers the moment
+   before the signals are set: at its end of file, the launcher and PID 1
+   stop.
 
 It writes what it achieved to ``report`` (JSON) and then replaces itself with
 bwrap and the command. Where bwrap is missing or cannot run (no user
 namespaces, as in many Kubernetes pods), or ``namespaces`` is False, what
-could not be had is recorded, warned about on stderr, and grading goes on
-with the limits only.
+could not be had is recorded, warned about on stderr, and the command runs
+with the limits and the parent-death signal only (whatever the command
+starts in a session of its own is not covered there).
+:func:`isolation` tells a grading worker in advance whether it can isolate.
 """
 
+import ctypes
+import functools
 import json
 import os
 import resource
+import select
 import shutil
 import subprocess
 import sys
@@ -62,6 +79,8 @@ class Spec:
     drop_to_nobody: bool = True
     uid: int = NOBODY  # the unprivileged user (one per concurrent submission: RLIMIT_NPROC counts per user)
     namespaces: bool = True  # False: limits only (what a machine without bwrap gets)
+    bwrap: str = ""  # the bwrap executable; "" looks it up on PATH
+    lifeline: list = field(default_factory=list)  # [read, write] of a pipe whose write end the caller keeps open
 
 
 def command(spec, argv):
@@ -80,8 +99,8 @@ def outermost(folders):
 
 def bwrap_argv(spec, as_root, cwd):
     """bwrap's arguments up to (not including) the command, or None without bwrap."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
+    bwrap = spec.bwrap or shutil.which("bwrap")
+    if not bwrap:
         return None
     if as_root:  # no user namespace: the uid is switched inside (setpriv), so that RLIMIT_NPROC binds
         unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
@@ -97,7 +116,9 @@ def bwrap_argv(spec, as_root, cwd):
             argv += ["--ro-bind", path, path]
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     writable = [os.path.realpath(p) for p in spec.writable]
-    keep = [os.path.realpath(p) for p in spec.keep if os.path.realpath(p) not in writable]
+    # the Python environment is always there: the sandbox's PID 1 (REAPER) runs on it
+    keep = [p for p in dict.fromkeys(os.path.realpath(p) for p in [*spec.keep, sys.prefix, sys.base_prefix])
+            if p not in writable]
     binds = [(p, "--ro-bind-try") for p in keep] + [(p, "--bind") for p in writable]
     # The folders above the binds are made open (bwrap would copy their modes: /root or pytest's 0700 folders)
     above = {str(parent) for path, _ in binds for parent in Path(path).parents if str(parent) != "/"}
@@ -117,10 +138,55 @@ def _as_user(uid):
             "--clear-groups", "--no-new-privs", "--bounding-set=-all", "--"]
 
 
-def _works(argv):
+# PID 1 of the sandbox: SIGKILL when bwrap dies (prctl PR_SET_PDEATHSIG), the command started and waited
+# for (orphans reaped meanwhile), its exit status passed on; leaving kills what is left in the namespace.
+# argv[1:3]: the spec's lifeline (-1 -1 without one), whose write end only the grader keeps: at end of file
+# the grader died before the signal was set.
+REAPER = """import ctypes, os, select, sys
+lifeline, other = int(sys.argv[1]), int(sys.argv[2])
+if other >= 0:
+    os.close(other)
+ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
+if lifeline >= 0 and select.select([lifeline], [], [], 0)[0]:
+    sys.exit(137)
+child = os.fork()
+if child == 0:
+    try:
+        if lifeline >= 0:
+            os.close(lifeline)
+        os.execvp(sys.argv[4], sys.argv[4:])
+    finally:
+        os._exit(127)
+while True:
+    try:
+        pid, status = os.waitpid(-1, 0)
+    except ChildProcessError:
+        sys.exit(127)
+    if pid == child:
+        code = os.waitstatus_to_exitcode(status)
+        sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def _reaper(lifeline):
+    """The argv of the sandbox's PID 1 (:data:`REAPER`, run by the environment's Python), before the command."""
+    read, write = lifeline if lifeline else (-1, -1)
+    return [sys.executable, "-I", "-S", "-c", REAPER, str(read), str(write), "--"]
+
+
+def _die_with_parent():
+    """The parent-death signal for this process (kept across exec): SIGKILL when the parent dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
+def _works(argv, lifeline=()):
     """Whether bwrap starts with these arguments here ('' if so, else why not)."""
     try:
-        done = subprocess.run([*argv, "true"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run([*argv, "true"], capture_output=True, text=True, timeout=30, pass_fds=lifeline)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     return "" if done.returncode == 0 else (done.stderr.strip() or f"exit status {done.returncode}")
@@ -156,11 +222,10 @@ def plan(spec):
         if argv is None:
             why = "bwrap is not installed (Debian: apt-get install bubblewrap)"
         else:
+            argv = argv + ["--", *_reaper(spec.lifeline)]
             if as_root and spec.drop_to_nobody:
-                argv = argv + ["--", *_as_user(spec.uid)]
-            else:
-                argv = argv + ["--"]
-            why = _works(argv)
+                argv = argv + _as_user(spec.uid)
+            why = _works(argv, tuple(spec.lifeline))
             if not why:
                 prefix = argv
     if prefix:
@@ -177,6 +242,18 @@ def plan(spec):
     if as_root and not (prefix and spec.drop_to_nobody):
         report["warnings"].append("running as root: the process limit does not bind")
     return report, prefix
+
+
+@functools.lru_cache(maxsize=None)
+def isolation(bwrap=""):
+    """(whether submissions started from this process get the sandbox, why not): bwrap tried once.
+
+    A grading worker asks it before taking a submission; the answer is kept for the process.
+    """
+    report, _ = plan(Spec(bwrap=bwrap or shutil.which("bwrap") or ""))
+    if report["namespaces"]:
+        return True, ""
+    return False, "; ".join(report["warnings"])
 
 
 def main(argv):
@@ -196,6 +273,9 @@ def main(argv):
             json.dump(report, out)
     for warning in report["warnings"]:
         print(f"WARNING (sandbox): {warning}", file=sys.stderr, flush=True)
+    _die_with_parent()  # kept across exec by bwrap (which sets its own) or, without it, by the command
+    if spec.lifeline and select.select([spec.lifeline[0]], [], [], 0)[0]:
+        sys.exit(137)  # the caller died before the signal was set
     command_argv = prefix + argv[2:]
     os.execvp(command_argv[0], command_argv)
 

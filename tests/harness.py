@@ -77,15 +77,16 @@ def nbgrader(args, course, env=None, check=True):
     return done
 
 
-def make_course_dir(path):
-    """A fresh course directory at ``path``: config, source/, and every assignment generated."""
+def make_course_dir(path, only=None):
+    """A fresh course directory at ``path``: config, source/, and every assignment (or those in ``only``)
+    generated."""
     path = Path(path)
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
     shutil.copy2(ROOT / "nbgrader_config.py", path)
     shutil.copytree(SOURCE, path / "source")
-    for assignment in assignments():
+    for assignment in only or assignments():
         nbgrader(["generate_assignment", assignment, "--force"], path)
     return path
 

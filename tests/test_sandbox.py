@@ -150,3 +150,79 @@ def test_without_bubblewrap_the_fallback_runs_with_limits_and_says_why(tmp_path,
     assert report["namespaces"] is None and "bwrap is not installed" in report["warnings"][0]
     assert "WARNING (sandbox)" in stderr and seen["secret"] == "read"
     assert seen["as"] == sandbox.Limits().memory
+
+
+CALLER = textwrap.dedent("""
+    import json, os, subprocess, sys, time
+    from autograder import sandbox
+    spec = sandbox.Spec(**json.loads(sys.argv[1]))
+    lifeline = os.pipe()
+    spec.lifeline = list(lifeline)
+    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']); time.sleep(300)"
+    subprocess.Popen(sandbox.command(spec, [sys.executable, "-c", code]), start_new_session=True, pass_fds=lifeline)
+    os.close(lifeline[0])
+    time.sleep(300)
+""")
+
+
+def _commands(processes):
+    """The ones that are ``python -c ...`` (the command and its child; not bwrap, not the sandbox's PID 1)."""
+    return [p for p in processes if _alive(p) and p.cmdline()[1:2] == ["-c"]]
+
+
+def _alive(process):
+    import psutil
+
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("uid", [sandbox.NOBODY, None], ids=["as-another-user", "as-the-caller"])
+def test_everything_in_the_sandbox_dies_with_the_process_that_started_it(tmp_path, uid):
+    """A grading worker killed with SIGKILL takes its sandboxes with it: the command and what it started."""
+    import time
+
+    import psutil
+
+    harness.require_binary("bwrap", "bubblewrap")
+    if uid is not None and os.geteuid() != 0:
+        pytest.skip("another user needs root")
+    work = tmp_path / "w"
+    work.mkdir()
+    spec = {"keep": [sys.prefix, sys.base_prefix], "writable": [str(work)], "report": str(tmp_path / "r.json"),
+            "drop_to_nobody": uid is not None}
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, json.dumps(spec)], cwd=harness.ROOT)
+    try:
+        deadline, inside = time.time() + 60, []
+        while time.time() < deadline and len(_commands(inside)) < 2:
+            time.sleep(0.2)
+            inside = [p for p in psutil.Process(caller.pid).children(recursive=True) if _alive(p)]
+        assert json.loads((tmp_path / "r.json").read_text())["namespaces"] == "bubblewrap"
+        assert len(_commands(inside)) == 2, "the command and its child run"
+    finally:
+        caller.kill()
+        caller.wait()
+    time.sleep(3)
+    left = [p.cmdline() for p in inside if _alive(p)]
+    for process in inside:  # nothing is left running by this test, whatever the outcome
+        if _alive(process):
+            process.kill()
+    assert not left, f"still running after their starter died: {left}"
+
+
+def test_a_sandbox_whose_starter_is_gone_runs_nothing(tmp_path):
+    harness.require_binary("bwrap", "bubblewrap")
+    work = tmp_path / "w"
+    work.mkdir()
+    read, write = os.pipe()
+    os.close(write)  # the starter's end: closed, as if it had died before the sandbox was set up
+    spec = sandbox.Spec(keep=[sys.prefix, sys.base_prefix], writable=[str(work)], lifeline=[read, read])
+    try:
+        done = subprocess.run(sandbox.command(spec, [sys.executable, "-c", f"open({str(work / 'ran')!r}, 'w')"]),
+                              capture_output=True, text=True, timeout=60, pass_fds=[read])
+    finally:
+        os.close(read)
+    assert done.returncode == 137, done.stderr
+    assert not (work / "ran").exists()
