@@ -272,6 +272,21 @@ def prepare_exchange(folder: Path) -> None:
                  "`chmod 1777 %s`" % (folder, folder))
 
 
+def missing_groups(env: dict) -> List[tuple]:
+    """(role, group) of the hub's two Unix groups that do not exist here."""
+    import grp
+
+    missing = []
+    for role, variable, default in (("a student", "BACKPROPLAB_STUDENTS", "backprop-students"),
+                                    ("an instructor", "BACKPROPLAB_INSTRUCTORS", "backprop-instructors")):
+        name = env.get(variable) or default  # as jupyter/hub/jupyterhub_config.py reads them
+        try:
+            grp.getgrnam(name)
+        except KeyError:
+            missing.append((role, name))
+    return missing
+
+
 def hub_environ(proxy: Path) -> dict:
     env = venv_environ()
     env["BACKPROPLAB_HUB_PROXY"] = str(proxy)
@@ -321,6 +336,9 @@ def cmd_hub(args: List[str]) -> int:
                  "%s: `chmod o+x` them, or put the checkout and Python where everyone can read them "
                  "(e.g. /opt, /usr/local)" % (VENV, interpreter, ", ".join(blocked)))
     prepare_exchange(Path(env["BACKPROPLAB_EXCHANGE"]))
+    for role, name in missing_groups(env):
+        say("no Unix group %s: nobody can log in as %s until `groupadd %s` and `usermod -aG %s USER`"
+            % (name, role, name, name))
     state = Path(env["BACKPROPLAB_HUB_STATE"])
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)

@@ -207,3 +207,37 @@ def test_ci_runs_the_readme_test_command():
 def test_gitignore_lists_the_runtime_folders(entry):
     lines = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert entry in lines or "/" + entry in lines, f".gitignore lacks {entry}"
+
+
+# -- run.py hub ---------------------------------------------------------------------
+
+@pytest.mark.skipif(os.name == "nt", reason="the hub runs on Linux")
+def test_run_py_hub_refuses_to_start_without_root(monkeypatch):
+    monkeypatch.setattr(run.os, "geteuid", lambda: 1000)
+    with pytest.raises(SystemExit, match=r"needs root: `sudo python3 run.py hub`"):
+        run.cmd_hub([])
+
+
+def test_the_hub_exchange_is_made_writable_by_everyone_with_the_sticky_bit(tmp_path):
+    exchange = tmp_path / "srv" / "exchange"
+    run.prepare_exchange(exchange)
+    assert exchange.stat().st_mode & 0o7777 == 0o1777
+    run.prepare_exchange(exchange)  # as it is: accepted
+    exchange.chmod(0o755)
+    with pytest.raises(SystemExit, match=r"must be writable by everyone .*chmod 1777"):
+        run.prepare_exchange(exchange)
+
+
+def test_folders_other_users_cannot_enter_are_named(tmp_path):
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    for folder in (tmp_path, tmp_path / "a", inner):
+        folder.chmod(0o755)
+    (tmp_path / "a").chmod(0o750)
+    assert str(tmp_path / "a") in run.unreachable_for_others(inner)
+    assert str(inner) not in run.unreachable_for_others(inner)
+
+
+def test_missing_hub_groups_are_named(monkeypatch):
+    env = {"BACKPROPLAB_STUDENTS": "root", "BACKPROPLAB_INSTRUCTORS": "no-such-group-for-the-hub"}
+    assert run.missing_groups(env) == [("an instructor", "no-such-group-for-the-hub")]

@@ -86,13 +86,11 @@ class Class:
 
 
 @pytest.fixture(scope="module")
-def klass():
+def hub():
+    """The hub, its users and the instructor's course directory, with notebook 01 released; stopped at the end."""
     requirements()
     started = time.monotonic()
     hub = hubclass.HubClass(STUDENTS)
-    result = Class()
-    result.hub, result.started = hub, started
-    result.key = hubclass.answer_key(ASSIGNMENT)
     try:
         hub.create_users()
         hub.open_checkout()
@@ -100,11 +98,30 @@ def klass():
         timed("users, groups and the instructor's course directory made", started)
         hub.start()
         timed(f"`run.py hub` serving at {hub.url}", started)
-        rehearse(hub, result)
-        yield result
+        # The instructor: the roster (hub names, with the LMS ids), the assignment in the gradebook, the release.
+        hub.lms = {user: str(4711 + i) for i, user in enumerate(hub.students.values())}
+        roster = hub.course / "students.csv"
+        roster.write_text("id,first_name,last_name,email,lms_user_id\n" + "".join(
+            f"{user},{name.title()},Test,{name}@uni.example,{hub.lms[user]}\n" for name, user in hub.students.items()))
+        hub.chown_to_instructor(roster)
+        hub.nbgrader("db", "student", "import", "students.csv")
+        hub.run_py("grade", "register", ASSIGNMENT)
+        hub.nbgrader("release_assignment", ASSIGNMENT)
+        timed("instructor: roster imported, 01 registered and released", started)
+        yield hub
     finally:
-        result.leftovers = hub.stop()
+        hub.stop()
         hub.remove()
+
+
+@pytest.fixture(scope="module")
+def klass(hub):
+    result = Class()
+    result.hub, result.started = hub, time.monotonic()
+    result.key = hubclass.answer_key(ASSIGNMENT)
+    result.lms = hub.lms
+    rehearse(hub, result)
+    return result
 
 
 def rehearse(hub, result):
@@ -114,17 +131,6 @@ def rehearse(hub, result):
     key = result.key
     result.all_answers = {grade_id for kind, grade_id, _ in key if kind == "solution"}
     result.half_answers = hubclass.first_half(key)
-
-    # The instructor: the roster (hub names, with the LMS ids), the assignment in the gradebook, the release.
-    result.lms = {user: str(4711 + i) for i, user in enumerate(hub.students.values())}
-    roster = hub.course / "students.csv"
-    roster.write_text("id,first_name,last_name,email,lms_user_id\n" + "".join(
-        f"{user},{name.title()},Test,{name}@uni.example,{result.lms[user]}\n" for name, user in hub.students.items()))
-    hub.chown_to_instructor(roster)
-    hub.nbgrader("db", "student", "import", "students.csv")
-    hub.run_py("grade", "register", ASSIGNMENT)
-    hub.nbgrader("release_assignment", ASSIGNMENT)
-    timed("instructor: roster imported, 01 registered and released", started)
 
     # Every student's JupyterLab (and the instructor's), started through the hub with the user's own token.
     users = [*hub.students.values(), hub.instructor]
@@ -255,11 +261,17 @@ def test_servers_run_as_their_users_and_fetched_files_belong_to_the_student(klas
 
 def test_the_exchange_has_the_permissions_nbgrader_documents(klass):
     exchange = klass.hub.exchange
-    modes = {name: os.stat(exchange / name).st_mode & 0o7777
-             for name in ("", "backprop", "backprop/outbound", "backprop/inbound")}
+    names = ("", "backprop", "backprop/outbound", f"backprop/outbound/{ASSIGNMENT}", "backprop/inbound",
+             "backprop/feedback")
+    modes = {name: os.stat(exchange / name).st_mode & 0o7777 for name in names}
     assert modes[""] & 0o777 == 0o777 and modes[""] & 0o1000  # everyone writes; the sticky bit keeps folders
-    assert modes["backprop"] == 0o755 and modes["backprop/outbound"] == 0o755
+    assert modes["backprop"] == modes["backprop/outbound"] == modes[f"backprop/outbound/{ASSIGNMENT}"] == 0o755
     assert modes["backprop/inbound"] == 0o2733  # students write into it and cannot list it
+    assert modes["backprop/feedback"] == 0o711  # a page is found by the hash of one's own submission
+    import pwd
+
+    owner = pwd.getpwuid(os.stat(exchange / "backprop").st_uid).pw_name
+    assert owner == klass.hub.instructor
 
 
 # -- 2. the class: scores and feedback --------------------------------------------------------------
@@ -377,9 +389,10 @@ def chromium():
     return path
 
 
-def test_a_student_fetches_validates_and_submits_in_the_assignments_panel(klass, chromium, tmp_path):
-    hub = klass.hub
+def test_a_student_fetches_validates_and_submits_in_the_assignments_panel(hub, chromium, tmp_path):
     fay = hub.students["fay"]
+    key = hubclass.answer_key(ASSIGNMENT)
+    answers = {grade_id: text for kind, grade_id, text in key if kind == "solution"}
     started = time.monotonic()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
@@ -408,7 +421,7 @@ def test_a_student_fetches_validates_and_submits_in_the_assignments_panel(klass,
             timed("fay: fetched in the Assignments panel", started)
 
             hub.add_user(fay)
-            nb = hubclass.fill(hub.read_notebook(fay), klass.key, klass.all_answers)  # her work, saved
+            nb = hubclass.fill(hub.read_notebook(fay), key, answers)  # her work, saved
             hub.save_notebook(fay, nb)
             fetched.locator("a", has_text=ASSIGNMENT).click()  # unfolds the assignment's notebooks
             notebook = fetched.locator(".collapse.in .list_item", has_text="gradient_intuition")
@@ -421,10 +434,11 @@ def test_a_student_fetches_validates_and_submits_in_the_assignments_panel(klass,
             fetched.locator(".list_item .item_status button", has_text="Submit").click()
             submitted = page.locator("#submitted_assignments_list")
             expect(submitted.locator(".list_item .item_name", has_text=ASSIGNMENT).first).to_be_visible()
-            expect(submitted.locator(".list_item", has_text=re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"))).to_have_count(1)
+            expect(submitted).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ UTC"))  # its time
             news = page.locator(".jp-toast-button", has_text=re.compile(r"^No$"))  # JupyterLab asks about its news
             if news.count():
                 news.first.click()
+                expect(page.locator(".Toastify__toast")).to_have_count(0)
             if not fetched.locator(".collapse.in").count():
                 fetched.locator("a", has_text=ASSIGNMENT).click()
             expect(fetched.locator(".collapse.in .list_item", has_text="gradient_intuition")).to_be_visible()
@@ -439,14 +453,50 @@ def test_a_student_fetches_validates_and_submits_in_the_assignments_panel(klass,
 
     assert mine.stat().st_uid == pwd.getpwnam(fay).pw_uid  # written by her own Linux user
     sent = solution_sources(json.loads((mine / "gradient_intuition.ipynb").read_text(encoding="utf-8")))
-    assert sent == {grade_id: text for kind, grade_id, text in klass.key if kind == "solution"}
+    assert sent == answers
 
 
 # -- the end: nothing left running -------------------------------------------------------------------
 
-def test_stopping_the_hub_stops_every_server_and_the_proxy(klass):
-    hub = klass.hub
+def test_stopping_the_hub_stops_every_server_and_the_proxy(hub):
+    hub.spawn(hub.students["gus"])  # running already after the tests above; started here when run alone
     assert hubclass.processes_of(hub.uids()), "the class's servers should be running before the hub stops"
+    assert hub.proxy_pid() and hubclass.alive(hub.proxy_pid())
     leftovers = hub.stop()
     assert hub.process.returncode is not None
     assert leftovers == {}, f"still running after the hub stopped: {leftovers}\n{hub.log_tail()}"
+
+
+# -- 4. the same class on Kubernetes (Zero to JupyterHub) -----------------------------------------------
+
+def test_the_z2jh_values_carry_the_same_profiles_and_exchange():
+    """jupyter/hub/z2jh-values.yaml is not run here (no cluster); it must name what the one-machine hub uses."""
+    import types
+
+    import yaml
+
+    values = yaml.safe_load((ROOT / "jupyter" / "hub" / "z2jh-values.yaml").read_text(encoding="utf-8"))
+    single = values["singleuser"]
+    (mount,) = single["storage"]["extraVolumeMounts"]
+    assert mount["mountPath"] == single["extraEnv"]["BACKPROPLAB_EXCHANGE"] == "/srv/nbgrader/exchange"
+    for profile in ("hub-student", "hub-instructor"):  # the profiles' default exchange is the mounted one
+        assert 'or "/srv/nbgrader/exchange"' in (ROOT / "jupyter" / profile / "nbgrader_config.py").read_text()
+    assert single["extraEnv"]["NB_USER"] == "{username}" and single["uid"] == 0
+
+    environment = {}
+    c = types.SimpleNamespace(KubeSpawner=types.SimpleNamespace(environment=environment))
+    for code in values["hub"]["extraConfig"].values():
+        exec(compile(code, "z2jh-values.yaml", "exec"), {"c": c})
+
+    def spawner(user_id, *groups):
+        user = types.SimpleNamespace(id=user_id, groups=[types.SimpleNamespace(name=g) for g in groups])
+        return types.SimpleNamespace(user=user)
+
+    instructors = values["hub"]["config"]["JupyterHub"]["load_groups"]
+    (group,) = instructors
+    for who, expected in ((spawner(7), ["hub-student"]), (spawner(8, group), ["hub-instructor", "instructor"])):
+        folders = environment["JUPYTER_CONFIG_PATH"](who).split(os.pathsep)
+        assert [Path(f).name for f in folders] == expected
+        for folder in folders:  # the image holds the repository at /opt/backproplab
+            assert (ROOT / Path(folder).relative_to("/opt/backproplab")).is_dir(), folder
+    assert environment["NB_UID"](spawner(7)) != environment["NB_UID"](spawner(8)) != "1000"
