@@ -26,7 +26,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 COURSE = ROOT / "course"
 WORK = ROOT / "work"
-PROFILES = ROOT / "jupyter"  # Jupyter configuration folders student/ and instructor/, data folder data/
+PROFILES = ROOT / "jupyter"  # Jupyter configuration folders: student/, instructor/ and hub*/, data folder data/
+HUB = PROFILES / "hub"  # the JupyterHub configuration and its proxy's package.json
+HUB_PROXY = VENV / "hub-proxy"  # configurable-http-proxy, installed there by `npm ci`
+HUB_STATE = ROOT / ".hub"  # the hub's database, cookie secret and pid files (root only)
+EXCHANGE = "/srv/nbgrader/exchange"  # nbgrader's default exchange
 STAMP = VENV / "backproplab-install.json"
 LOG = VENV / "backproplab-install.log"
 PIP = "pip==25.3"
@@ -34,6 +38,8 @@ PYTHONS = ((3, 11), (3, 12), (3, 13))  # keep equal to requires-python in pyproj
 NOTEBOOK_01 = "01-gradient-intuition/gradient_intuition.ipynb"
 SYNC_RECORD = ".course-release.json"  # in work/: hash of each file as released
 SKIP = {"__pycache__", ".ipynb_checkpoints"}
+# pyproject.toml's test extra holds the packages of these extras too (tests/test_environment.py checks it)
+EXTRAS_WITHIN = {"test": ("hub", "postgres")}
 
 
 def say(message: str) -> None:
@@ -141,7 +147,8 @@ def ensure_environment(extras: List[str] = ()) -> Path:
                      "`apt install python3-venv`, or python3.%d-venv)" % sys.version_info[1])
     stamp = read_stamp()
     installed = set(stamp.get("extras", []))
-    if stamp.get("hash") == install_hash() and set(extras) <= installed:
+    covered = installed.union(*(EXTRAS_WITHIN.get(extra, ()) for extra in installed))
+    if stamp.get("hash") == install_hash() and set(extras) <= covered:
         return VENV
     extras = sorted(set(extras) | installed)  # keep the extras installed before
     target = ".[%s]" % ",".join(extras) if extras else "."
@@ -275,6 +282,85 @@ def report_sync(result: SyncResult) -> None:
             "and run this command again." % (key, key))
 
 
+# -- JupyterHub ----------------------------------------------------------------
+
+def install_hub_proxy() -> Path:
+    """configurable-http-proxy, pinned in jupyter/hub/package-lock.json, installed with `npm ci`.
+
+    It goes to .venv/hub-proxy/ and is installed again only when the lock file changed.
+    Returns the path of its executable.
+    """
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        sys.exit("[run.py] the hub's proxy (configurable-http-proxy) needs Node.js and npm: install them "
+                 "(Debian/Ubuntu: `apt-get install nodejs npm`) and run this command again")
+    lock = (HUB / "package-lock.json").read_bytes()
+    stamp = HUB_PROXY / "installed-lock.sha256"
+    binary = HUB_PROXY / "node_modules" / ".bin" / "configurable-http-proxy"
+    digest = hashlib.sha256(lock).hexdigest()
+    if binary.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == digest:
+        return binary
+    say("installing configurable-http-proxy with npm ci into %s" % HUB_PROXY)
+    HUB_PROXY.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(HUB / name, HUB_PROXY / name)
+    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=HUB_PROXY,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    if done.returncode != 0 or not binary.exists():
+        print(done.stdout[-3000:], file=sys.stderr)
+        sys.exit("[run.py] `npm ci` of configurable-http-proxy failed (exit %d) in %s"
+                 % (done.returncode, HUB_PROXY))
+    stamp.write_text(digest, encoding="utf-8")
+    return binary
+
+
+def unreachable_for_others(path: Path) -> List[str]:
+    """The folders above ``path`` (itself included) that other users cannot enter."""
+    return [str(folder) for folder in [path, *path.parents] if not os.stat(folder).st_mode & 0o001]
+
+
+def prepare_exchange(folder: Path) -> None:
+    """The exchange folder as nbgrader documents it: writable by everyone (plus the sticky bit).
+
+    nbgrader's release_assignment checks for mode 777 and then makes, as the
+    instructor, backprop/outbound (755) and backprop/inbound (2733: students
+    write, cannot list). The sticky bit, which nbgrader's check ignores, keeps
+    a student from renaming or removing the instructor's course folder.
+    """
+    if not folder.exists():
+        say("creating the exchange %s (mode 1777)" % folder)
+        folder.mkdir(parents=True)
+        os.chmod(folder, 0o1777)
+    elif os.stat(folder).st_mode & 0o777 != 0o777:
+        sys.exit("[run.py] the exchange %s must be writable by everyone (nbgrader's rule): "
+                 "`chmod 1777 %s`" % (folder, folder))
+
+
+def missing_groups(env: dict) -> List[tuple]:
+    """(role, group) of the hub's two Unix groups that do not exist here."""
+    import grp
+
+    missing = []
+    for role, variable, default in (("a student", "BACKPROPLAB_STUDENTS", "backprop-students"),
+                                    ("an instructor", "BACKPROPLAB_INSTRUCTORS", "backprop-instructors")):
+        name = env.get(variable) or default  # as jupyter/hub/jupyterhub_config.py reads them
+        try:
+            grp.getgrnam(name)
+        except KeyError:
+            missing.append((role, name))
+    return missing
+
+
+def hub_environ(proxy: Path) -> dict:
+    env = venv_environ()
+    env["BACKPROPLAB_HUB_PROXY"] = str(proxy)
+    env.setdefault("BACKPROPLAB_HUB_STATE", str(HUB_STATE))
+    env.setdefault("BACKPROPLAB_EXCHANGE", EXCHANGE)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
+    return env
+
+
 # -- the commands --------------------------------------------------------------
 
 def cmd_lab(args: List[str]) -> int:
@@ -296,6 +382,41 @@ def cmd_instructor(args: List[str]) -> int:
         cmd.append("--allow-root")
     say("starting JupyterLab with the formgrader in %s (stop it with Ctrl-C)" % ROOT)
     return run_child(cmd + args, lab_environ("instructor"))
+
+
+def cmd_hub(args: List[str]) -> int:
+    if os.name == "nt" or not hasattr(os, "geteuid"):
+        sys.exit("[run.py] the hub runs on Linux (its users are the machine's accounts)")
+    if os.geteuid() != 0:
+        sys.exit("[run.py] the hub starts each user's JupyterLab as that Linux user and checks "
+                 "passwords with PAM, which needs root: `sudo python3 run.py hub`")
+    ensure_environment(["hub"])
+    proxy = install_hub_proxy()
+    env = hub_environ(proxy)
+    interpreter = Path(os.path.realpath(venv_python()))  # a venv's python is a link to its base Python
+    blocked = sorted(set(unreachable_for_others(VENV) + unreachable_for_others(interpreter.parent)))
+    if blocked:
+        sys.exit("[run.py] the users' servers run from %s (Python %s), but other users cannot enter "
+                 "%s: `chmod o+x` them, or put the checkout and Python where everyone can read them "
+                 "(e.g. /opt, /usr/local)" % (VENV, interpreter, ", ".join(blocked)))
+    prepare_exchange(Path(env["BACKPROPLAB_EXCHANGE"]))
+    for role, name in missing_groups(env):
+        say("no Unix group %s: nobody can log in as %s until `groupadd %s` and `usermod -aG %s USER`"
+            % (name, role, name, name))
+    state = Path(env["BACKPROPLAB_HUB_STATE"])
+    state.mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o700)
+    cmd = [str(venv_python()), "-m", "jupyterhub", "-f", str(HUB / "jupyterhub_config.py"), *args]
+    say("starting JupyterHub on 127.0.0.1 (stop it with Ctrl-C; it stops every server it started)")
+    say("exchange %s, state %s" % (env["BACKPROPLAB_EXCHANGE"], state))
+    child = subprocess.Popen(cmd, cwd=state, env=env)
+    # SIGTERM (systemd, a test) reaches the hub, which then stops its servers and proxy
+    signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 def cmd_test(args: List[str]) -> int:
@@ -323,6 +444,8 @@ COMMANDS = {
                      "at notebook 01 (further arguments go to jupyter lab)"),
     "instructor": (cmd_instructor, "open JupyterLab at the repository root with nbgrader's "
                                    "formgrader (further arguments go to jupyter lab)"),
+    "hub": (cmd_hub, "as root: start JupyterHub on 127.0.0.1 for a class of local users, with "
+                     "nbgrader's exchange (docs/hub.md; further arguments go to jupyterhub)"),
     "test": (cmd_test, "create the environment with the test tools and run pytest "
                        "(further arguments go to pytest)"),
     "build": (cmd_build, "regenerate course/ and solutions/ from source/ "

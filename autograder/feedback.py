@@ -187,6 +187,12 @@ def not_graded_pages(root, assignment):
     return written
 
 
+# nbgrader's release_feedback reads these beside each page (the submission's time, and the secret with which
+# the student's own copy finds the page); nbgrader's autograde carries them from submitted/ to autograded/,
+# run.py grade autograde keeps only the notebooks there, so they are taken from submitted/.
+RELEASE_FEEDBACK_NEEDS = ("timestamp.txt", "submission_secret.txt")
+
+
 def generate(root, assignment, book, log=print):
     """nbgrader's generate_feedback for every graded submission, then the pages of the ungraded ones."""
     import shutil
@@ -209,6 +215,11 @@ def generate(root, assignment, book, log=print):
         if done.returncode != 0:
             raise RuntimeError(f"nbgrader generate_feedback failed:\n{done.stderr[-4000:]}")
     pages = not_graded_pages(root, assignment)
+    for folder in (Path(root) / "feedback").glob(f"*/{assignment}"):
+        submitted = Path(root) / "submitted" / folder.parent.name / assignment
+        for name in RELEASE_FEEDBACK_NEEDS:
+            if (submitted / name).is_file() and not (folder / name).exists():
+                shutil.copy2(submitted / name, folder / name)
     graded = sorted(p.parent.parent.name for p in (Path(root) / "feedback").glob(f"*/{assignment}/*.html")
                     if p.name != "not-graded.html")
     log(f"{assignment}: feedback for {len(graded)} graded submissions, "

@@ -1140,6 +1140,7 @@ def gradebook_rows(root, book, assignments=None):
             for student in students:
                 row = {"assignment": name, "student": student.id, "last_name": student.last_name or "",
                        "first_name": student.first_name or "", "email": student.email or "",
+                       "lms_user_id": student.lms_user_id or "",  # for the canvas and moodle layouts
                        "max_score": _number(assignment.max_score), "duedate": _when(assignment.duedate)}
                 try:
                     submission = gb.find_submission(name, student.id)
@@ -1190,12 +1191,13 @@ def _wide(rows, max_scores, layout):
         body = [["Points Possible", "", "", "", "", *(_number(max_scores[a]) for a in assignments)]]
         for s, r in students.items():
             name = ", ".join(part for part in (r["last_name"], r["first_name"]) if part) or s
-            body.append([name, s, "", "", "", *(score(s, a) for a in assignments)])
+            # the roster's lms_user_id where the student id is not Canvas's (a hub's user name)
+            body.append([name, r["lms_user_id"] or s, "", "", "", *(score(s, a) for a in assignments)])
         return header, body
     # Moodle's CSV grade import (Grades > Import > CSV file): identify users by "Email address" or
     # "ID number", map each "Assignment: ..." column to a grade item; blank cells import nothing.
     header = ["First name", "Surname", "ID number", "Email address", *(f"Assignment: {a}" for a in assignments)]
-    body = [[r["first_name"], r["last_name"], s, r["email"], *(score(s, a) for a in assignments)]
+    body = [[r["first_name"], r["last_name"], r["lms_user_id"] or s, r["email"], *(score(s, a) for a in assignments)]
             for s, r in students.items()]
     return header, body
 
@@ -1212,7 +1214,8 @@ def export(root, out, db_url=None, assignments=None, layout="long"):
     rows, cell_columns, max_scores = gradebook_rows(root, gradebook(root, db_url), assignments)
     with open(out, "w", newline="", encoding="utf-8") as f:
         if layout == "long":
-            writer = csv.DictWriter(f, fieldnames=LONG[:8] + cell_columns + LONG[8:], restval="")
+            writer = csv.DictWriter(f, fieldnames=LONG[:8] + cell_columns + LONG[8:], restval="",
+                                    extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
             return rows

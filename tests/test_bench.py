@@ -69,3 +69,22 @@ def test_course_grading_bench_grades_one_notebook_to_full_marks():
               timeout=1200)
     assert re.search(r"graded / bare: \d+\.\d+x wall-clock, \d+\.\d+x CPU", out), out
     assert "01-gradient-intuition" in out and "NOT FULL MARKS" not in out
+
+
+@pytest.mark.slow
+def test_hub_class_bench_runs_a_class_of_one_and_leaves_nothing_behind():
+    """bench/hub_class.py with one student: every line it prints, and no user or process of it left."""
+    import pwd
+
+    from test_hub import requirements
+
+    requirements()  # root, jupyterhub, a current environment and npm; skipped (failed under CI) without them
+    before = {entry.pw_name for entry in pwd.getpwall()}
+    out = run("hub_class.py", "--students", "1", "--workers", "1", timeout=1200)
+    for step in ("server start", "fetch", "save the answers", "submit"):
+        assert re.search(rf"^{step}\s+median\s+\d+\.\d+ s, 90%\s+\d+\.\d+ s, slowest\s+\d+\.\d+ s; all 1 at once",
+                         out, re.M), out
+    assert re.search(r"^collect\s+\d+\.\d+ s \(1 submissions\)", out, re.M), out
+    assert re.search(r"^grade\s+\d+\.\d+ s \(\d+\.\d+ s per submission, 1 workers\)", out, re.M), out
+    assert re.search(r"^peak memory\s+\d+ MiB while the class worked,\s+\d+ MiB while grading", out, re.M), out
+    assert {entry.pw_name for entry in pwd.getpwall()} == before  # its users are gone

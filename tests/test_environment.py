@@ -64,17 +64,28 @@ def test_environment_yml_pins_equal_pyproject_dependencies():
         f"only in pyproject.toml:  {sorted(in_toml - in_yml)}")
 
 
-@pytest.mark.parametrize("where", ["dependencies", "test extra", "postgres extra", "environment.yml"])
+@pytest.mark.parametrize("where", ["dependencies", "test extra", "postgres extra", "hub extra", "environment.yml"])
 def test_every_requirement_is_an_exact_pin(where):
     requirements = {
         "dependencies": pyproject()["dependencies"],
         "test extra": pyproject()["optional-dependencies"]["test"],
         "postgres extra": pyproject()["optional-dependencies"]["postgres"],
+        "hub extra": pyproject()["optional-dependencies"]["hub"],
         "environment.yml": yml_pip_list(environment_yml()),
     }[where]
     assert requirements, f"no requirements in {where}"
     loose = [r for r in requirements if not PIN.match(r)]
     assert not loose, f"not an exact `name==version` pin in {where}: {loose}"
+
+
+@pytest.mark.parametrize("extra", sorted({e for within in run.EXTRAS_WITHIN.values() for e in within}))
+def test_the_test_extra_holds_the_extras_run_py_counts_as_installed_with_it(extra):
+    """run.py takes an environment with the test extra as having these extras too (run.py hub)."""
+    optional = pyproject()["optional-dependencies"]
+    for holder, within in run.EXTRAS_WITHIN.items():
+        if extra in within:
+            missing = set(map(normalise, optional[extra])) - set(map(normalise, optional[holder]))
+            assert not missing, f"the {holder} extra lacks {sorted(missing)} of the {extra} extra"
 
 
 # -- run.py ------------------------------------------------------------------------
@@ -83,7 +94,7 @@ def test_run_py_help_lists_the_commands():
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    for command in ["lab", "instructor", "test", "build", "env"]:
+    for command in ["lab", "instructor", "hub", "test", "build", "env"]:
         assert re.search(rf"^\s+{command}\s", result.stdout, re.M), (
             f"`run.py --help` does not list `{command}`:\n{result.stdout}")
 
@@ -236,10 +247,44 @@ def test_ci_runs_the_readme_test_command():
 
 
 @pytest.mark.parametrize("entry", [
-    ".venv/", "work/", "submitted/", "autograded/", "feedback/", "release/", "exchange/",
+    ".venv/", ".hub/", "work/", "submitted/", "autograded/", "feedback/", "release/", "exchange/",
     "gradebook.db", "gradebook.db-journal", "*.csv", "__pycache__/", "*.egg-info/",
     ".ipynb_checkpoints/", ".pytest_cache/", "build/", "dist/",
 ])
 def test_gitignore_lists_the_runtime_folders(entry):
     lines = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert entry in lines or "/" + entry in lines, f".gitignore lacks {entry}"
+
+
+# -- run.py hub ---------------------------------------------------------------------
+
+@pytest.mark.skipif(os.name == "nt", reason="the hub runs on Linux")
+def test_run_py_hub_refuses_to_start_without_root(monkeypatch):
+    monkeypatch.setattr(run.os, "geteuid", lambda: 1000)
+    with pytest.raises(SystemExit, match=r"needs root: `sudo python3 run.py hub`"):
+        run.cmd_hub([])
+
+
+def test_the_hub_exchange_is_made_writable_by_everyone_with_the_sticky_bit(tmp_path):
+    exchange = tmp_path / "srv" / "exchange"
+    run.prepare_exchange(exchange)
+    assert exchange.stat().st_mode & 0o7777 == 0o1777
+    run.prepare_exchange(exchange)  # as it is: accepted
+    exchange.chmod(0o755)
+    with pytest.raises(SystemExit, match=r"must be writable by everyone .*chmod 1777"):
+        run.prepare_exchange(exchange)
+
+
+def test_folders_other_users_cannot_enter_are_named(tmp_path):
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    for folder in (tmp_path, tmp_path / "a", inner):
+        folder.chmod(0o755)
+    (tmp_path / "a").chmod(0o750)
+    assert str(tmp_path / "a") in run.unreachable_for_others(inner)
+    assert str(inner) not in run.unreachable_for_others(inner)
+
+
+def test_missing_hub_groups_are_named(monkeypatch):
+    env = {"BACKPROPLAB_STUDENTS": "root", "BACKPROPLAB_INSTRUCTORS": "no-such-group-for-the-hub"}
+    assert run.missing_groups(env) == [("an instructor", "no-such-group-for-the-hub")]

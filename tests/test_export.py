@@ -90,3 +90,20 @@ def test_the_command_line_takes_assignment_layout_and_db(course, tmp_path, capsy
     assert grade.main(["export", "--root", str(course), "--db", f"sqlite:///{tmp_path / 'empty.db'}",
                        "--out", str(out)]) == 0
     assert out.read_text(encoding="utf-8").splitlines()[1:] == []
+
+
+def test_lms_user_ids_of_the_roster_take_the_place_of_the_student_id_in_the_lms_layouts(course, tmp_path):
+    """On a hub the student id is a user name; the roster's lms_user_id is what Canvas and Moodle match on."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="backprop") as gb:
+        gb.update_or_create_student("ana", lms_user_id="4711")
+    rows = {}
+    for layout in ("canvas", "moodle", "long"):
+        out = tmp_path / f"{layout}.csv"
+        grade.export(course, out, layout=layout)
+        rows[layout] = out.read_text(encoding="utf-8").splitlines()
+    assert '"Souza, Ana",4711,,,,4.5,5' in rows["canvas"]
+    assert "bruno,bruno,,,,0," in rows["canvas"]  # no lms_user_id: the student id, as before
+    assert "Ana,Souza,4711,ana@uni.example,4.5,5" in rows["moodle"]
+    assert rows["long"] == (GOLDEN / "long.csv").read_text(encoding="utf-8").splitlines()  # long: unchanged
