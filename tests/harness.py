@@ -9,6 +9,7 @@
 """
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -20,6 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source"
 COURSE = ROOT / "course"
+
+
+def load_module(path, name):
+    """The Python file ``path`` (not on sys.path: run.py, a deployment script) imported as ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def assignments():

@@ -8,7 +8,6 @@ make_cluster_spec builds, with what grading adds to it.
 """
 
 import copy
-import importlib.util
 import re
 import subprocess
 import sys
@@ -16,18 +15,13 @@ from pathlib import Path
 
 import yaml
 
+import harness
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy" / "dask"
 
 
-def _recipes():
-    spec = importlib.util.spec_from_file_location("dask_recipes", DEPLOY / "cluster.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-recipes = _recipes()
+recipes = harness.load_module(DEPLOY / "cluster.py", "dask_recipes")
 
 
 def test_the_slurm_job_script_starts_single_threaded_workers_with_the_course_environment():

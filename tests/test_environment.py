@@ -1,6 +1,5 @@
 """The entry points: pins, run.py, the README's commands, .ci/run, .gitignore."""
 
-import importlib.util
 import json
 import os
 import re
@@ -12,15 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+import harness
+
 ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z0-9,_-]+\])?==[0-9][0-9A-Za-z.+!-]*$")
 
 
 def load_run():
-    spec = importlib.util.spec_from_file_location("run_py", ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return harness.load_module(ROOT / "run.py", "run_py")
 
 
 run = load_run()
