@@ -1303,4 +1303,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module's main, not this __main__ copy's: the tasks sent to Dask workers name the
+    # functions they call by module, and a worker can import autograder.grade, never this __main__.
+    from autograder import grade as _module
+
+    sys.exit(_module.main())

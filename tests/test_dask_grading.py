@@ -162,6 +162,14 @@ def _sandboxed(pid):
     return found
 
 
+def _command(process):
+    """The command line of ``process``, or "" once it has ended."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        return ""
+
+
 def _alive(process):
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
@@ -185,14 +193,21 @@ def test_a_worker_killed_midway_loses_nothing(cluster, template, tmp_path):
                              cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              start_new_session=True)
     victim = cluster.workers["w1"]
-    deadline, sandboxes = time.time() + 300, []
-    while time.time() < deadline and batch.poll() is None:  # midway: graded ones, and w1 inside a sandbox
+    started, sandboxes, kernel = time.time(), [], False
+    while time.time() < started + 600 and batch.poll() is None:  # midway: graded ones, and w1 inside a sandbox
         sandboxes = _sandboxed(victim.pid)
-        if len(_records(course)) >= 3 and any("ipykernel_launcher" in " ".join(p.cmdline()) for p in sandboxes
-                                              if _alive(p)):  # a kernel runs in w1's sandbox
+        kernel = any("ipykernel_launcher" in _command(p) for p in sandboxes)  # a kernel runs in w1's sandbox
+        if kernel and len(_records(course)) >= 3:
             break
         time.sleep(0.2)
-    assert sandboxes and batch.poll() is None, "the batch was to be caught midway with w1 grading"
+    if not (kernel and batch.poll() is None):
+        ended = batch.poll() is not None
+        out, err = batch.communicate() if ended else ("", "")
+        pytest.fail(f"the batch was to be caught midway with a kernel in w1's sandbox; after "
+                    f"{time.time() - started:.0f} s: batch {'ended with ' + str(batch.returncode) if ended else 'running'}"
+                    f", {len(_records(course))} records, w1 {'alive' if victim.poll() is None else 'dead'}, "
+                    f"sandboxed under w1: {[_command(p) for p in sandboxes]}\n{out[-2000:]}\n{err[-3000:]}\n"
+                    f"cluster log: {(cluster.base / 'cluster.log').read_text(errors='replace')[-3000:]}")
     graded_before = len(_records(course))
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
