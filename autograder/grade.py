@@ -332,6 +332,35 @@ def _schema_once():
     return _SchemaOnce()
 
 
+@functools.lru_cache(maxsize=None)
+def alembic_head():
+    """The head revision of nbgrader's gradebook migrations, read in this process.
+
+    nbgrader stamps a gradebook it creates with this revision, which it asks
+    of a new ``alembic heads`` process each time (3 to 5 s of CPU: a Python
+    that imports SQLAlchemy and alembic); a batch creates one, the workers'
+    copy of the assignment's cells. Same answer, read once.
+    """
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite://") as ini:
+        return ScriptDirectory.from_config(AlembicConfig(ini)).get_current_head()
+
+
+@contextlib.contextmanager
+def _alembic_in_process():
+    """nbgrader's new gradebooks stamped with :func:`alembic_head` instead of a process of their own."""
+    from nbgrader import api
+
+    saved, api.get_alembic_version = api.get_alembic_version, alembic_head
+    try:
+        yield
+    finally:
+        api.get_alembic_version = saved
+
+
 @contextlib.contextmanager
 def _nbgrader_metadata_checks():
     """nbgrader's metadata checks, each schema compiled once in this process."""
@@ -770,12 +799,12 @@ class TimeLimitExceeded(Exception):
     """The submission's notebook ran out of its time limit. Raised so that Dask runs the task again
     (``retries``); when the last run ran out too, the client takes the result it carries."""
 
-    def __init__(self, result):
-        super().__init__(f"{result['student']}: the notebook ran out of its {result.get('limit', '')} time limit")
-        self.result = result
+    def __init__(self, result, limit):
+        super().__init__(f"{result['student']}: the notebook ran out of its time limit ({limit} s)")
+        self.result, self.limit = result, limit
 
     def __reduce__(self):
-        return (TimeLimitExceeded, (self.result,))
+        return (TimeLimitExceeded, (self.result, self.limit))
 
 
 @dataclass
@@ -840,7 +869,7 @@ def grade_task(job):
                            job.settings, job.uid, config=job.config, isolated=isolated)
     result["worker"] = _worker_name()
     if result.pop("out_of_time", False) and job.settings.retries > 0:
-        raise TimeLimitExceeded(result)
+        raise TimeLimitExceeded(result, job.settings.notebook_timeout)
     return result
 
 
@@ -863,7 +892,8 @@ def masters_gradebook(book, assignment, scratch):
     checksums, kernelspecs), copied from the course's gradebook: what nbgrader's preprocessors read on a
     worker, which has neither the course nor its gradebook. No student is in it."""
     path = Path(scratch) / "masters.db"
-    with warnings.catch_warnings(), book.open() as gb, Gradebook(f"sqlite:///{path}", book.course_id).open() as out:
+    with warnings.catch_warnings(), _alembic_in_process(), book.open() as gb, \
+            Gradebook(f"sqlite:///{path}", book.course_id).open() as out:
         warnings.simplefilter("ignore")
         found = gb.find_assignment(assignment)
         out.add_assignment(assignment)

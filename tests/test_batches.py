@@ -23,7 +23,7 @@ def _records(course):
 
 
 def test_a_killed_batch_resumes_and_grades_each_student_once(tmp_path):
-    course = harness.make_course_dir(tmp_path / "course")
+    course = harness.make_course_dir(tmp_path / "course", only=[ASSIGNMENT])
     for student in STUDENTS:
         harness.submit(course, student, ASSIGNMENT, harness.master(ASSIGNMENT))
     child = subprocess.Popen([sys.executable, "-m", "autograder.grade", "autograde", ASSIGNMENT, "--root",

@@ -99,3 +99,21 @@ def test_metadata_checks_compile_the_schema_once_and_still_reject_corrupt_metada
         with pytest.raises(ValidationError, match="'lots' is not of type 'number'"):
             MetadataValidator().validate_nb(corrupt)
     assert common.jsonschema is plain
+
+
+def test_the_workers_gradebook_is_stamped_with_nbgraders_head_revision_without_a_process(tmp_path, monkeypatch):
+    import sqlite3
+
+    from nbgrader import api
+
+    assert grade.alembic_head() == api.get_alembic_version()  # nbgrader's own answer, from `alembic heads`
+    course = harness.make_course_dir(tmp_path / "course", only=["01-gradient-intuition"])
+    book = grade.gradebook(course)
+    monkeypatch.setattr("subprocess.Popen", None)  # no process may start
+    data = grade.masters_gradebook(book, "01-gradient-intuition", tmp_path)
+    assert api.get_alembic_version is not grade.alembic_head, "nbgrader's function is put back"
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(data)
+    with sqlite3.connect(copy) as db:
+        assert db.execute("select version_num from alembic_version").fetchall() == [(grade.alembic_head(),)]
+        assert db.execute("select count(*) from grade_cells").fetchone()[0] > 0
