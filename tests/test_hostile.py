@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 # Cell limit: 300 forks of a kernel take 10 s on a busy 2-core machine (load 8), more with two at once. The
 # notebook's limit lets the infinite loop's four test cells each reach the cell limit before it runs out. A
 # notebook out of time runs once: the runs again (Settings.retries) are tested in test_dask_grading.py.
-SETTINGS = grade.Settings(cell_timeout=40, notebook_timeout=200, workers=2, retries=0)
+SETTINGS = grade.Settings(cell_timeout=40, notebook_timeout=240, workers=2, retries=0)
 
 
 @pytest.fixture(scope="module")
