@@ -930,8 +930,19 @@ def _grading_plugin(allow_unisolated):
             isolated, _ = await asyncio.get_running_loop().run_in_executor(None, sandbox.isolation)
             takes = isolated or self.allow
             await worker.set_resources(**{RESOURCE: worker.state.nthreads if takes else 0})
+            stop_profiler(worker)
 
     return GradingSandbox(allow_unisolated)
+
+
+def stop_profiler(worker):
+    """Stop a Dask worker's sampling profiler: it reads the stack of the task's thread every 10 ms, which
+    cost a submission of notebook 01 about 2 s of its 10 (bench/README.md, grading.py). Its profiles are
+    only drawn on the dashboard, which grading does not use."""
+    for name in ("profile", "profile-cycle"):
+        callback = worker.periodic_callbacks.pop(name, None)
+        if callback is not None:
+            callback.stop()
 
 
 def _worker_isolation(dask_worker=None):

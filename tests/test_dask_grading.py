@@ -329,3 +329,16 @@ def test_a_notebook_near_the_64_mb_limit_goes_through_the_scheduler(cluster, tem
     assert record["status"] == "graded" and record["score"] == record["max_score"], record["reason"]
     graded = course / "autograded" / "big" / A / harness.master(A).name
     assert graded.stat().st_size > size
+
+
+
+def test_a_worker_that_takes_submissions_stops_its_sampling_profiler(cluster):
+    from distributed import Client
+
+    def profiling(dask_worker=None):  # defined here: sent by value to the workers, which lack the tests
+        return sorted(name for name in dask_worker.periodic_callbacks if name.startswith("profile"))
+
+    with Client(cluster.address, timeout="60s") as client:
+        client.register_plugin(grade._grading_plugin(False))
+        found = list(client.run(profiling).values())  # the workers alive (one fewer after the killed-worker test)
+        assert found and all(names == [] for names in found), f"profilers left running: {found}"
