@@ -331,7 +331,6 @@ def test_a_notebook_near_the_64_mb_limit_goes_through_the_scheduler(cluster, tem
     assert graded.stat().st_size > size
 
 
-
 def test_a_worker_that_takes_submissions_stops_its_sampling_profiler(cluster):
     from distributed import Client
 
