@@ -341,3 +341,28 @@ def test_a_worker_that_takes_submissions_stops_its_sampling_profiler(cluster):
         client.register_plugin(grade._grading_plugin(False))
         found = list(client.run(profiling).values())  # the workers alive (one fewer after the killed-worker test)
         assert found and all(names == [] for names in found), f"profilers left running: {found}"
+
+
+def test_local_workers_fork_from_a_server_that_has_imported_the_grading_modules(tmp_path):
+    import dask
+
+    def state():  # sent by value: what the worker process holds before any task
+        import os
+        import sys
+        return {"parent": os.getppid(), "blas threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+                "imported": sorted(m for m in grade.WORKER_MODULES if m in sys.modules)}
+
+    settings = grade.Settings(workers=2)
+    before = dask.config.get("distributed.worker.multiprocessing-method")
+    with grade.local_workers_fork():
+        assert dask.config.get("distributed.worker.multiprocessing-method") == "forkserver"
+        client, cluster = grade._connect(settings, tmp_path, print)
+        try:
+            found = list(client.run(state).values())
+        finally:
+            client.close()
+            cluster.close()
+    assert dask.config.get("distributed.worker.multiprocessing-method") == before
+    assert len(found) == 2
+    assert {f["parent"] for f in found} != {os.getpid()} and len({f["parent"] for f in found}) == 1, found
+    assert all(f["imported"] == sorted(grade.WORKER_MODULES) and f["blas threads"] == "1" for f in found), found
