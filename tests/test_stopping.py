@@ -71,6 +71,16 @@ def kernel_pid(kernel_id):
     return None
 
 
+def server_file(runtime):
+    """The server's jpserver-*.json once written whole (it is created empty, then filled), else None."""
+    for path in runtime.glob("jpserver-*.json"):
+        try:
+            return json.loads(path.read_text())
+        except ValueError:
+            return None
+    return None
+
+
 @pytest.mark.parametrize("command, sent", [
     ("lab", signal.SIGTERM),
     ("lab", signal.SIGHUP),
@@ -90,10 +100,10 @@ def test_a_signal_to_run_py_ends_its_jupyterlab_and_kernels(tmp_path, command, s
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     server = kernel = None
     try:
-        wait_for(lambda: list(runtime.glob("jpserver-*.json")) or process.poll() is not None,
+        wait_for(lambda: server_file(runtime) or process.poll() is not None,
                  120, "JupyterLab wrote no server file", log)
         assert process.poll() is None, log.read_text()
-        info = json.loads(next(runtime.glob("jpserver-*.json")).read_text())
+        info = server_file(runtime)
         server = info["pid"]
         assert server != process.pid and info["port"] == port
         wait_for(lambda: port_open(port), 60, "the port did not open", log)
