@@ -108,3 +108,9 @@ def postgres_server():
 def pytest_collection_modifyitems(config, items):
     """The slow modules first: parallel workers (pytest-xdist) start the long batches together, not last."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker more than the cores. Many slow tests wait rather than compute (a download, a
+    server or a browser starting, a sandbox's time limit), and a spare worker keeps the cores busy then."""
+    return (os.cpu_count() or 1) + 1
