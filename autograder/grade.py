@@ -960,10 +960,11 @@ WORKER_MODULES = ("distributed", "distributed.nanny", "distributed.worker", "num
 def local_workers_fork():
     """While open, the workers of a local cluster start as forks of multiprocessing's fork server, which
     imports :data:`WORKER_MODULES` once, as it starts here, while this process starts the scheduler: a
-    spawned worker imported them itself (about 3 s of CPU each). Dask's environment for new workers (one BLAS thread, the
-    malloc trim threshold) is set before the server starts, as a spawned worker got it. The server is
-    stopped on leaving, after the cluster: it has reaped the workers, so their CPU time reaches this process
-    (as a spawned worker's did), and the next batch's server starts from this process's environment then."""
+    spawned worker imported them itself (about 3 s of CPU each). Dask's environment for new workers (one
+    BLAS thread, the malloc trim threshold) is set before the server starts, as a spawned worker got it.
+    The server is stopped on leaving, after the cluster: it has reaped the workers, so their CPU time
+    reaches this process (as a spawned worker's did), and the next batch's server starts from this
+    process's environment then."""
     import multiprocessing
     from multiprocessing import forkserver
 

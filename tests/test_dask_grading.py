@@ -345,6 +345,7 @@ def test_a_worker_that_takes_submissions_stops_its_sampling_profiler(cluster):
 
 def test_local_workers_fork_from_a_server_that_has_imported_the_grading_modules(tmp_path):
     import dask
+    import distributed  # noqa: F401  (its configuration, read below, comes with it)
 
     def state():  # sent by value: what the worker process holds before any task
         import os

@@ -86,10 +86,9 @@ def test_the_test_extra_holds_the_extras_run_py_counts_as_installed_with_it(extr
             assert not missing, f"the {holder} extra lacks {sorted(missing)} of the {extra} extra"
 
 
-
 def test_importing_nbformat_builds_no_iri_parser():
     """jsonschema from 4.25 imports rfc3987-syntax, which builds a parser for about 2 s of CPU, in every
-    process that reads a notebook: each grading worker and sandboxed run, each nbgrader command. The pin of
+    process that reads a notebook: the grader, each worker and sandboxed run, each nbgrader command. The pin of
     jsonschema in pyproject.toml keeps it out; nbformat's schemas use no "iri" format."""
     probe = ("import sys, time\nstart = time.process_time()\nimport nbformat\n"
              "print(sorted(m for m in sys.modules if m.startswith(('rfc3987', 'lark'))), time.process_time() - start)")
@@ -97,6 +96,7 @@ def test_importing_nbformat_builds_no_iri_parser():
     assert result.returncode == 0, result.stderr
     modules, seconds = result.stdout.rsplit(" ", 1)
     assert modules == "[]", f"importing nbformat loaded {modules} ({float(seconds):.1f} s of CPU)"
+
 
 # -- run.py ------------------------------------------------------------------------
 
