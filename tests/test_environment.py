@@ -100,6 +100,19 @@ def test_importing_nbformat_builds_no_iri_parser():
 
 # -- run.py ------------------------------------------------------------------------
 
+def test_the_environment_is_byte_compiled():
+    """run.py installs with --no-compile and compiles on every core afterwards: the packages must end up
+    compiled all the same, since a sandboxed kernel (PYTHONDONTWRITEBYTECODE, a read-only environment) would
+    otherwise compile every module it imports at each start."""
+    import importlib.util
+    import sysconfig
+
+    sources = [p for p in Path(sysconfig.get_paths()["purelib"]).rglob("*.py") if "__pycache__" not in p.parts]
+    compiled = sum(1 for p in sources if Path(importlib.util.cache_from_source(str(p))).is_file())
+    assert len(sources) > 1000
+    assert compiled / len(sources) > 0.95, f"{compiled} of {len(sources)} modules have bytecode"
+
+
 def test_run_py_help_lists_the_commands():
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "--help"],
                             capture_output=True, text=True, timeout=60)
@@ -212,6 +225,7 @@ def test_the_environment_is_made_anew_when_the_python_changes(tmp_path, monkeypa
 
     monkeypatch.setattr(run.subprocess, "run", fake_run)
     monkeypatch.setattr(run, "pip", lambda args, log: None)
+    monkeypatch.setattr(run, "compile_environment", lambda log: None)
 
     run.ensure_environment()
     assert len(made) == 1 and run.venv_python_version() == sys.version_info[:2]
