@@ -83,11 +83,29 @@ def error_outputs(notebook_path):
     return found
 
 
-def _build_one(name, source_root, scratch, log):
+def _empty_gradebook(path, source_root):
+    """An empty gradebook at ``path`` for the course in ``source_root``, stamped with nbgrader's migration head
+    read in this process. Each assignment's course directory starts from a copy: nbgrader, making a new one,
+    asks a new ``alembic heads`` process for the stamp (about 3 s of CPU each)."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    from .grade import _alembic_in_process, gradebook
+
+    course_id = gradebook(source_root).course_id
+    with warnings.catch_warnings(), _alembic_in_process(), Gradebook(f"sqlite:///{path}", course_id=course_id):
+        warnings.simplefilter("ignore")
+    return path
+
+
+def _build_one(name, source_root, scratch, log, empty_gradebook=None):
     """Release and answer key of one assignment, in its own course directory; returns that directory."""
     course = Path(scratch) / name
     course.mkdir()
     shutil.copy2(Path(source_root) / "nbgrader_config.py", course)
+    if empty_gradebook is not None:
+        shutil.copy2(empty_gradebook, course / "gradebook.db")
     shutil.copytree(Path(source_root) / "source" / name, course / "source" / name)
     env = isolated_env(Path(scratch) / f"{name}.state")
     log(f"build {name}: release")
@@ -156,8 +174,9 @@ def build(out=ROOT, names=None, source_root=ROOT, log=print, workers=None):
     names = names or assignments(source_root)
     workers = workers or max(1, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="backproplab-build-") as scratch:
+        empty = _empty_gradebook(Path(scratch) / "empty-gradebook.db", source_root)
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {name: pool.submit(_build_one, name, source_root, scratch, log) for name in names}
+            futures = {name: pool.submit(_build_one, name, source_root, scratch, log, empty) for name in names}
             courses = {name: future.result() for name, future in futures.items()}
         for folder in GENERATED:
             for name in names:

@@ -1,6 +1,7 @@
 """course/ and solutions/ are exactly what the build makes from source/; the build refuses broken keys."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -183,8 +184,16 @@ def test_answer_keys_are_written_with_each_stream_in_one_output(tmp_path):
 
 
 @pytest.mark.slow
-def test_building_an_unchanged_source_changes_no_file(tmp_path):
+def test_building_an_unchanged_source_changes_no_file_and_starts_no_alembic(tmp_path, monkeypatch):
     assignment = harness.assignments()[0]
+    # an `alembic` that fails, first on nbgrader's PATH: the build stamps its gradebooks itself
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    (fake / "alembic").write_text("#!/bin/sh\necho 'alembic was run' >&2\nexit 1\n")
+    (fake / "alembic").chmod(0o755)
+    real_env = build.isolated_env
+    monkeypatch.setattr(build, "isolated_env", lambda scratch: {
+        **real_env(scratch), "PATH": f"{fake}{os.pathsep}{real_env(scratch)['PATH']}"})
     root = _copy_generated(tmp_path / "repo")
     shutil.copy2(harness.ROOT / "nbgrader_config.py", root)
     shutil.copytree(harness.SOURCE, root / "source")
