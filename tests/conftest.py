@@ -22,6 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = Path(tempfile.mkdtemp(prefix="backproplab-tests-"))
 atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
+# Built artefacts the test processes share (course directories generated once per run: harness.make_course_dir):
+# made by the first process, pytest-xdist's controller, whose environment its workers inherit
+if "BACKPROPLAB_TEST_SHARED" not in os.environ:
+    os.environ["BACKPROPLAB_TEST_SHARED"] = tempfile.mkdtemp(prefix="backproplab-shared-")
+    atexit.register(shutil.rmtree, os.environ["BACKPROPLAB_TEST_SHARED"], ignore_errors=True)
+
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 for _name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
     os.environ[_name] = str(SCRATCH / _name.lower())

@@ -72,6 +72,7 @@ class Case:
     file_name: Optional[str] = None
     others: Optional[bool] = None  # the other exercises earn theirs (default: when graded, yes)
     why: Optional[str] = None  # words the central difference's failure reasons contain
+    loops: bool = False  # it runs until a time limit stops it (graded in a batch of its own, shorter limits)
 
     def earns(self, grade_id):
         if self.status != "graded":
@@ -167,15 +168,15 @@ CASES = [
     Case("honest", lambda nb, ctx: nb, "graded", True),
     Case("wrong", lambda nb, ctx: _with_wrong_answer(nb), "graded", False),
     Case("infinite_loop", _answer("    while True:\n        pass\n"), "graded", False, flags=["time limit"],
-         why="stopped at its time limit"),
+         why="stopped at its time limit", loops=True),
     Case("deaf_loop", _answer("    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                               "    while True:\n        pass\n"), "graded", False, others=False,
-         flags=["ignored the interrupt"], why="stopped at its time limit"),
+         flags=["ignored the interrupt"], why="stopped at its time limit", loops=True),
     Case("hangs_after", lambda nb, ctx: _at_the_end(nb, "while True:\n    pass\n"), "graded", True,
-         flags=["time limit: cell"]),
+         flags=["time limit: cell"], loops=True),
     Case("deaf_after", lambda nb, ctx: _at_the_end(
         nb, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"),
-         "graded", True, flags=["ignored the interrupt"]),
+         "graded", True, flags=["ignored the interrupt"], loops=True),
     Case("memory_bomb", _after_solution("try:\n    hog = bytearray(64 * 1024**3)\n"
                                         "except MemoryError:\n    print('memory limit reached')\n"),
          "graded", True, output="memory limit reached"),
