@@ -77,15 +77,17 @@ class Cluster:
             client.wait_for_workers(count, timeout=timeout)
 
     def stop(self):
-        for process in [*self.workers.values(), self.scheduler]:
-            if process.poll() is None:
-                process.terminate()
-        for process in [*self.workers.values(), self.scheduler]:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        """The workers first, while the scheduler they say goodbye to is still there; then the scheduler."""
+        for group in (list(self.workers.values()), [self.scheduler]):
+            for process in group:
+                if process.poll() is None:
+                    process.terminate()
+            for process in group:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         self.log.close()
 
 
