@@ -183,12 +183,12 @@ class Gradebook:
     course_id: str
 
     def open(self):
+        """nbgrader's Gradebook on it; a new one is made and stamped with nbgrader's migration head read in
+        this process (:func:`alembic_head`), not by an ``alembic heads`` process of its own."""
         from nbgrader.api import Gradebook as NbGradebook
 
-        bindir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` to set up a new gradebook
-        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-        return NbGradebook(self.url, course_id=self.course_id)
+        with _alembic_in_process():
+            return NbGradebook(self.url, course_id=self.course_id)
 
 
 def gradebook(root, db_url=None):
@@ -218,6 +218,8 @@ def register(root, assignment, book, log=print):
     """
     from .build import isolated_env
 
+    with warnings.catch_warnings(), book.open():  # made here when new: nbgrader would start `alembic heads`
+        warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory(prefix="backproplab-register-") as scratch:
         course = Path(scratch) / "course-dir"
         course.mkdir()

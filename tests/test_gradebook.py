@@ -7,6 +7,7 @@ there; a submission the gradebook lacks is graded again without --force; a
 formgrader; ``--db`` overrides the configured gradebook.
 """
 
+import os
 import shutil
 
 import pytest
@@ -91,6 +92,28 @@ def test_the_gradebook_comes_from_the_configuration_and_db_overrides_it(tmp_path
     plain.mkdir()
     shutil.copy2(harness.ROOT / "nbgrader_config.py", plain)
     assert grade.gradebook(plain).url == f"sqlite:///{plain.resolve() / 'gradebook.db'}?timeout=60"
+
+
+def test_a_new_gradebook_is_stamped_without_an_alembic_process(tmp_path, monkeypatch):
+    """nbgrader asks a new `alembic heads` process for the stamp of a gradebook it makes (about 3 s of CPU):
+    here an `alembic` that fails comes first on every PATH, the grader's and nbgrader's."""
+    import sqlite3
+
+    from autograder import build
+
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    (fake / "alembic").write_text("#!/bin/sh\necho 'alembic was run' >&2\nexit 1\n")
+    (fake / "alembic").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    real_env = build.isolated_env
+    monkeypatch.setattr(build, "isolated_env", lambda scratch: {
+        **real_env(scratch), "PATH": f"{fake}{os.pathsep}{real_env(scratch)['PATH']}"})
+    course = _clone(tmp_path / "course", f"sqlite:///{tmp_path / 'new.db'}")
+    assert grade.register(course, ASSIGNMENT, grade.gradebook(course), **QUIET) == ""
+    with sqlite3.connect(tmp_path / "new.db") as db:
+        assert db.execute("select version_num from alembic_version").fetchall() == [(grade.alembic_head(),)]
+        assert db.execute("select name from assignment").fetchall() == [(ASSIGNMENT,)]
 
 
 def test_registering_leaves_course_alone_and_says_when_it_is_stale(tmp_path):
