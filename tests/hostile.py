@@ -82,6 +82,16 @@ class Case:
         return True if self.others is None else self.others
 
 
+QUICK = 'import matplotlib.pyplot as plt\nplt.switch_backend("agg")  # no figures drawn: a quicker run\n'
+
+
+def quick(nb):
+    """The notebook with a cell after the setup that draws no figures (the plots are most of its run)."""
+    nb["cells"].insert(2, {"cell_type": "code", "id": "quick", "metadata": {}, "source": QUICK, "outputs": [],
+                           "execution_count": None})
+    return nb
+
+
 def _cells(nb):
     return nb["cells"]
 

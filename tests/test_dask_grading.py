@@ -41,7 +41,6 @@ HOSTILE = ["wrong", "sys_exit", "os_exit", "patched_checks", "input_transformer"
            "stripped_metadata", "broken_json", "wrong_name", "empty"]
 BROKEN = {"empty_file": b"", "not_a_notebook": b"[]", "no_cells": b'{"nbformat": 4, "nbformat_minor": 5}',
           "zip_upload": b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "utf16": None}
-QUICK = 'import matplotlib.pyplot as plt\nplt.switch_backend("agg")  # no figures drawn: a quicker run\n'
 
 
 def _free_port():
@@ -115,21 +114,14 @@ def _course(template, path):
     return path
 
 
-def _quick(nb):
-    """The notebook with a cell after the setup that draws no figures (the plots are most of its run)."""
-    nb["cells"].insert(2, {"cell_type": "code", "id": "quick", "metadata": {}, "source": QUICK, "outputs": [],
-                           "execution_count": None})
-    return nb
-
-
 def _submit_batch(course, port):
     """The batch: answer keys, the untouched release, one submission per HOSTILE case and per BROKEN file."""
     master = harness.master(A)
     (release,) = harness.notebooks(course / "course" / A)
     for i in range(HONEST):
-        harness.submit(course, f"key{i}", A, master, edit=_quick)
+        harness.submit(course, f"key{i}", A, master, edit=hostile.quick)
     for i in range(RELEASED):
-        harness.submit(course, f"release{i}", A, release, edit=_quick)
+        harness.submit(course, f"release{i}", A, release, edit=hostile.quick)
     cases = {c.student: c for c in hostile.CASES}
     context = {"root": str(course), "port": port}
     for student in HOSTILE:
@@ -138,7 +130,7 @@ def _submit_batch(course, port):
         folder.mkdir(parents=True)
         made = case.make(harness.load(master), context)
         if made is not None:
-            data = made if isinstance(made, bytes) else json.dumps(_quick(made), indent=1).encode()
+            data = made if isinstance(made, bytes) else json.dumps(hostile.quick(made), indent=1).encode()
             (folder / (case.file_name or master.name)).write_bytes(data)
     for student, data in BROKEN.items():
         folder = course / "submitted" / student / A
@@ -345,15 +337,18 @@ def test_a_worker_that_takes_submissions_stops_its_sampling_profiler(cluster):
         assert found and all(names == [] for names in found), f"profilers left running: {found}"
 
 
-def test_local_workers_fork_from_a_server_that_has_imported_the_grading_modules(tmp_path):
+def test_local_workers_fork_from_a_server_that_has_imported_the_grading_modules(tmp_path, monkeypatch):
     import dask
     import distributed  # noqa: F401  (its configuration, read below, comes with it)
 
-    def state():  # sent by value: what the worker process holds before any task
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # the suite sets them itself
+        monkeypatch.delenv(name, raising=False)
+
+    def state(modules):  # sent by value, the names as an argument: what the worker holds before any task
         import os
         import sys
         return {"parent": os.getppid(), "blas threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-                "imported": sorted(m for m in grade.WORKER_MODULES if m in sys.modules)}
+                "imported": sorted(m for m in modules if m in sys.modules)}
 
     settings = grade.Settings(workers=2)
     before = dask.config.get("distributed.worker.multiprocessing-method")
@@ -361,7 +356,7 @@ def test_local_workers_fork_from_a_server_that_has_imported_the_grading_modules(
         assert dask.config.get("distributed.worker.multiprocessing-method") == "forkserver"
         client, cluster = grade._connect(settings, tmp_path, print)
         try:
-            found = list(client.run(state).values())
+            found = list(client.run(state, list(grade.WORKER_MODULES)).values())
         finally:
             client.close()
             cluster.close()
