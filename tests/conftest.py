@@ -1,4 +1,4 @@
-"""Test session setup: an isolated Jupyter/IPython state and the environment's bin/ on PATH.
+"""Test session setup: an isolated Jupyter/IPython state, the environment's bin/ on PATH, one BLAS thread.
 
 Jupyter and IPython write under the home directory; every test run uses a
 temporary folder instead, so that a developer's own kernels, extensions and
@@ -32,6 +32,8 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.
 for _name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
     os.environ[_name] = str(SCRATCH / _name.lower())
 os.environ["PYTHONHASHSEED"] = "0"
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads, as the course's
+    os.environ[_name] = "1"  # kernels and grading have it: parallel test processes, no BLAS threads spinning
 os.environ.pop("MPLBACKEND", None)  # kernels must draw inline, as for students
 os.environ.pop("BACKPROPLAB_GRADING", None)
 os.environ.pop("BACKPROPLAB_LANG", None)
