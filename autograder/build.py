@@ -99,13 +99,12 @@ def _empty_gradebook(path, source_root):
     return path
 
 
-def _build_one(name, source_root, scratch, log, empty_gradebook=None):
+def _build_one(name, source_root, scratch, log, empty_gradebook):
     """Release and answer key of one assignment, in its own course directory; returns that directory."""
     course = Path(scratch) / name
     course.mkdir()
     shutil.copy2(Path(source_root) / "nbgrader_config.py", course)
-    if empty_gradebook is not None:
-        shutil.copy2(empty_gradebook, course / "gradebook.db")
+    shutil.copy2(empty_gradebook, course / "gradebook.db")
     shutil.copytree(Path(source_root) / "source" / name, course / "source" / name)
     env = isolated_env(Path(scratch) / f"{name}.state")
     log(f"build {name}: release")

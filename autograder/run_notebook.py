@@ -7,9 +7,9 @@ sandbox: locked and test cells restored from the gradebook) with nbclient and
 an IPython kernel, set as nbgrader's ``Execute`` preprocessor sets them
 (errors allowed, a cell interrupted at its time limit and given a
 ``CellTimeoutError`` output, no history file), and writes the
-notebook back in place after each cell (compact JSON, not validated: the
-C encoder: 3 ms at notebook 01's final size where ``nbformat.writes`` took 20,
-with a notebook of figures, at every cell), with ``NOTEBOOK.status.json``
+notebook back in place after each cell (as compact JSON, unvalidated: 3 ms
+at notebook 01's final size, where ``nbformat.writes`` took 20 ms at every
+cell), with ``NOTEBOOK.status.json``
 beside it, so that a run stopped at any point leaves what it did:
 
 - ``timed_out``: the cells interrupted at their time limit (``limit`` in
