@@ -71,6 +71,24 @@ def test_sums_over_paths_pass_and_only_the_factored_ones_count_as_factored():
     assert not any(quietly(check_factored_sum, nb03._paths_recursive, seed=s) for s in range(5))
 
 
+def test_the_factored_reference_totals_equal_the_sums_over_every_path():
+    import numpy as np
+
+    from autograder.checks import graphs
+
+    rng = np.random.default_rng(3)
+    graph_sets = [graphs.random_edges(rng, nodes) for nodes in (4, 7, 9) for _ in range(10)]
+    graph_sets += [graphs.layered_edges(stages, rng) for stages in (1, 4)]
+    for edges, out, inp in graph_sets:
+        paths = graphs._paths(edges, out, inp)
+        count, products, sums = graphs._path_totals(edges, out, inp)
+        assert count == len(paths) >= 1
+        assert math.isclose(products, sum(math.prod(p) for p in paths), rel_tol=1e-12, abs_tol=1e-12)
+        assert math.isclose(sums, sum(sum(p) for p in paths), rel_tol=1e-12, abs_tol=1e-12)
+    assert graphs._path_totals(*graphs.layered_edges(7, rng))[0] == 3 ** 7
+    assert graphs._path_totals({("b", "a"): 2.0}, "a", "a") == (1, 1.0, 0.0)
+
+
 def test_backward_and_zero_grad_are_graded_with_the_reference_order(monkeypatch):
     monkeypatch.setattr(nb03, "topological_order", lambda root: [root])  # a wrong order of the student's
     student = nb03.value_class()
