@@ -28,7 +28,8 @@ def compare(got, expected, noise=0.0, *, what, mistakes=None, factors=None):
     """The largest error score of ``got`` against ``expected``; :class:`Reject` above 1.
 
     got, expected, noise: numbers or arrays of one shape.
-    mistakes: {message key under "mistake.": what that mistake would give}.
+    mistakes: {message key under "mistake.": what that mistake would give}, or a function of no
+        arguments that returns it, called only when ``got`` fails (for mistakes costly to replay).
     factors: {name: value} of sizes a missing mean could divide by, e.g. {"N": 4}.
     """
     got = np.asarray(got, dtype=np.float64)
@@ -38,7 +39,7 @@ def compare(got, expected, noise=0.0, *, what, mistakes=None, factors=None):
     if worst <= 1.0:
         return worst
     lines = [text("check.mismatch", what=what, score=worst)]
-    hint = recognise(got, expected, noise, mistakes or {}, factors or {})
+    hint = recognise(got, expected, noise, (mistakes() if callable(mistakes) else mistakes) or {}, factors or {})
     if hint:
         lines.append(hint)
     lines.append(where(got, expected, scores))
