@@ -24,6 +24,7 @@ are right) or from a wrong answer, and states what grading must record:
 | exception_handler | swallows AssertionError, wrong answer | graded | 0 | flag: custom exception handler |
 | reads_outside | reads source/, solutions/ and the gradebook | graded | full | every read fails |
 | looks_around | lists every file its kernel can see | graded | full | none of the course, of the grader or of other submissions |
+| fresh_state | lists its matplotlib folder before anything else runs, then loads matplotlib's fonts | graded | full | the machine's font list alone, loaded as it is |
 | writes_gradebook | overwrites the course's gradebook | graded | full | the gradebook is untouched |
 | huge_output | prints 100 MB | not graded | 0 | the output exceeded the file-size limit |
 | fork_children | forks 300 children that exit at once | graded | full | |
@@ -152,6 +153,22 @@ print('files seen: %d, course files here: %d' % (len(seen), len(here)), seen[:20
 """
 
 
+# A kernel's matplotlib folder starts with the grader's copy of the machine's font list and nothing else (no
+# other submission's files), and matplotlib loads that list instead of scanning the fonts again
+FRESH_STATE = """import logging, os
+names = [name.split('-v')[0] for name in sorted(os.listdir(os.environ['MPLCONFIGDIR']))]
+said = []
+handler = logging.Handler()
+handler.emit = said.append
+logger = logging.getLogger('matplotlib.font_manager')
+logger.addHandler(handler)
+logger.setLevel(logging.INFO)
+import matplotlib.font_manager
+rebuilt = any('generated new fontManager' in record.getMessage() for record in said)
+print('matplotlib folder at start:', names, 'font list rebuilt:', rebuilt)
+"""
+
+
 def _answer(body):
     return lambda nb, ctx: _replace_solution(nb, "central_difference", body)
 
@@ -223,6 +240,8 @@ CASES = [
         "        except OSError:\n            pass\n"
         "print('read outside:', len(found))\n"), "graded", True, output="read outside: 0"),
     Case("looks_around", _after_solution(LOOK_AROUND), "graded", True, output="files seen: 0, course files here: 0"),
+    Case("fresh_state", lambda nb, ctx: nb["cells"].insert(0, _code(FRESH_STATE, "first")) or nb, "graded", True,
+         output="matplotlib folder at start: ['fontlist'] font list rebuilt: False"),
     Case("writes_gradebook", _after_solution(
         "try:\n    open('{root}/gradebook.db', 'wb').write(b'gone')\n    print('gradebook written')\n"
         "except OSError as exc:\n    print('gradebook protected')\n"), "graded", True,

@@ -364,3 +364,32 @@ def test_local_workers_fork_from_a_server_that_has_imported_the_grading_modules(
     assert len(found) == 2
     assert {f["parent"] for f in found} != {os.getpid()} and len({f["parent"] for f in found}) == 1, found
     assert all(f["imported"] == sorted(grade.WORKER_MODULES) and f["blas threads"] == "1" for f in found), found
+
+
+def test_a_local_batch_runs_dask_housekeeping_at_a_slow_pace(template, tmp_path, monkeypatch):
+    """A local batch's scheduler, nanny and worker: the event loop's watchdog every second, the system
+    monitor and the memory check every 5 s, no sampling profiler (Dask's defaults: 20 ms, 0.5 s, 0.1 s)."""
+    paces = {}
+    check_workers = grade._check_workers
+
+    def pace(dask_worker=None, dask_scheduler=None):  # sent by value: the workers lack the tests
+        server = dask_worker or dask_scheduler
+        return {name: callback.callback_time for name, callback in server.periodic_callbacks.items()}
+
+    def probing(client, settings, log):
+        check_workers(client, settings, log)
+        paces["scheduler"] = [client.run_on_scheduler(pace)]
+        paces["nanny"] = list(client.run(pace, nanny=True).values())
+        paces["worker"] = list(client.run(pace).values())
+
+    monkeypatch.setattr(grade, "_check_workers", probing)
+    course = _course(template, tmp_path / "course")
+    harness.submit(course, "key", A, harness.master(A), edit=hostile.quick)
+    (result,) = grade.autograde(course, A, settings=grade.Settings(workers=1), log=lambda *_: None)
+    assert result["status"] == "graded" and result["score"] == result["max_score"], result["reason"]
+    assert [len(paces[server]) for server in ("scheduler", "nanny", "worker")] == [1, 1, 1], paces
+    for server, found in ((server, f) for server, each in paces.items() for f in each):
+        assert found["tick"] == 1000 and found["monitor"] == 5000, (server, found)
+        assert found.get("memory_monitor", 5000) == 5000, (server, found)
+        assert not [name for name in found if name.startswith("profile")], (server, found)
+    assert paces["worker"][0].get("memory_monitor") == 5000, paces["worker"]  # the check that runs most often
