@@ -977,13 +977,13 @@ def _worker_isolation(dask_worker=None):
     return {"isolated": isolated, "why": why, "takes": dask_worker.state.total_resources.get(RESOURCE, 0)}
 
 
-# Dask's housekeeping in the grader's scheduler and client and the local workers, which costs CPU every
-# second a batch runs (about 0.05 s of CPU a second in the grader and as much in each worker by default, as
-# much as a tenth of a submission's own cost): the event loop's watchdog ticks every second instead of every
-# 20 ms, the CPU, memory and network sampling for dashboards runs every 5 s instead of every 0.5 s, the
-# worker's memory check every 5 s instead of every 0.1 s (the sandbox limits the kernel's memory; a worker's
-# own stays small) and the workers' statistical profiler is off. Workers on a scheduler keep their own
-# configuration (the grading plugin stops their profiler).
+# Dask's housekeeping in the grader's scheduler and client and in the local workers costs CPU every second a
+# batch runs: by default about 0.03 s a second in the grader and as much in each worker, about 0.01 in all
+# with these settings (docs/grading.md). The event loop's watchdog ticks every second instead of every 20 ms,
+# the CPU, memory and network sampling for dashboards runs every 5 s instead of every 0.5 s, the worker's
+# memory check every 5 s instead of every 0.1 s (the sandbox limits the kernel's memory; a worker's own stays
+# small) and the workers' statistical profiler is off. Workers on a scheduler keep their own configuration
+# (the grading plugin stops their profiler).
 QUIET_DASK = {
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",

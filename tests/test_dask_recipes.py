@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 import harness
+from autograder import grade
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy" / "dask"
@@ -41,6 +42,8 @@ def test_the_slurm_job_script_starts_single_threaded_workers_with_the_course_env
     assert command.startswith(f"{sys.executable} -m distributed.cli.dask_worker {address} ")
     assert "--nthreads 1" in command and f"--nworkers {settings['processes']}" in command
     assert "--local-directory $TMPDIR" in command and "--death-timeout 120" in command
+    exported = dict(line[len("export "):].split("=", 1) for line in lines if line.startswith("export DASK_"))
+    assert _quiet(exported), exported
 
 
 def test_the_kubernetes_resource_is_what_dask_kubernetes_builds_with_the_sandbox_added():
@@ -79,3 +82,15 @@ def test_the_workers_image_has_the_sandbox_and_the_pinned_environment():
     assert "bubblewrap" in dockerfile and "util-linux" in dockerfile  # bwrap, and setpriv
     assert "FROM python:3.11" in dockerfile and "pip install --no-cache-dir ." in dockerfile
     assert recipes.IMAGE in dockerfile
+    env = dict(pair.split("=", 1) for pair in re.findall(r"\b(DASK_\w+=\S+)", dockerfile))
+    assert _quiet(env), env
+
+
+def _quiet(env):
+    """True when these environment variables give Dask the housekeeping settings of a local batch."""
+    import dask
+    import distributed  # noqa: F401  (its defaults, under the settings)
+
+    found = dask.config.collect_env(env)
+    return len(env) == len(grade.QUIET_DASK) and all(
+        dask.config.get(key, config=found) == value for key, value in grade.QUIET_DASK.items())
