@@ -982,8 +982,8 @@ def _worker_isolation(dask_worker=None):
 # with these settings (docs/grading.md). The event loop's watchdog ticks every second instead of every 20 ms,
 # the CPU, memory and network sampling for dashboards runs every 5 s instead of every 0.5 s, the worker's
 # memory check every 5 s instead of every 0.1 s (the sandbox limits the kernel's memory; a worker's own stays
-# small) and the workers' statistical profiler is off. Workers on a scheduler keep their own configuration
-# (the grading plugin stops their profiler).
+# small) and the workers' statistical profiler is off. Workers on a scheduler keep their own configuration:
+# the workers' image and the Slurm recipe (deploy/dask) set the same, and the grading plugin stops profilers.
 QUIET_DASK = {
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
@@ -1135,7 +1135,7 @@ def autograde(root, assignment, pattern="*", force=False, db_url=None, settings=
         log(f"{assignment}: nothing to grade")
         return []
     done = []
-    import dask
+    import dask  # here: a batch with nothing to grade does not import Dask
     import distributed  # noqa: F401  (its configuration's defaults first: leaving the set below restores them)
 
     with contextlib.ExitStack() as stack:
