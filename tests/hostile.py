@@ -131,6 +131,11 @@ def _after_solution(source, cell_id="added", wrong=False, body=None):
     return make
 
 
+def _at_the_start(nb, source):
+    nb["cells"].insert(0, _code(source, "first"))
+    return nb
+
+
 def _at_the_end(nb, source):
     nb["cells"].append(_code(source, "last"))
     return nb
@@ -240,7 +245,7 @@ CASES = [
         "        except OSError:\n            pass\n"
         "print('read outside:', len(found))\n"), "graded", True, output="read outside: 0"),
     Case("looks_around", _after_solution(LOOK_AROUND), "graded", True, output="files seen: 0, course files here: 0"),
-    Case("fresh_state", lambda nb, ctx: nb["cells"].insert(0, _code(FRESH_STATE, "first")) or nb, "graded", True,
+    Case("fresh_state", lambda nb, ctx: _at_the_start(nb, FRESH_STATE), "graded", True,
          output="matplotlib folder at start: ['fontlist'] font list rebuilt: False"),
     Case("writes_gradebook", _after_solution(
         "try:\n    open('{root}/gradebook.db', 'wb').write(b'gone')\n    print('gradebook written')\n"
