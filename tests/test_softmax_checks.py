@@ -6,6 +6,7 @@ import pytest
 from autograder import (check_cross_entropy, check_hand_step, check_sgd_training, check_last_layer_gradients, check_softmax,
                         check_softmax_ce_backward, check_softmax_ce_forward, check_softmax_ce_gradient,
                         check_softmax_jacobian)
+from autograder.checks.softmax import EPSILONS
 from autograder.contract import REGISTRY
 from backproplab import layers
 from backproplab.messages import EN
@@ -97,6 +98,63 @@ def test_cross_entropy_check_names_an_eps_inside_the_log():
         return loss, dp
 
     assert EN["mistake.ce_log_eps"].format(what="cross_entropy(p, y)") in _message(check_cross_entropy, with_eps, seed=0)
+
+
+def _named_by_definition(loss, dp, p, y, atol):
+    """Whether an eps is to be named, from the definition: the answer agrees (np.allclose) with
+    an eps form that rounding cannot explain, in L and in dp, and not with the exact answer."""
+    def same(a, b):
+        return b is not None and np.shape(a) == np.shape(b) and bool(np.allclose(a, b, rtol=1e-14, atol=atol))
+
+    rows = np.arange(len(y))
+    exact = _cross_entropy(p, y)
+    for eps in EPSILONS:
+        for form in (p[rows, y] + eps, np.maximum(p[rows, y], eps)):
+            clipped = p.copy()
+            clipped[rows, y] = form
+            eps_loss, eps_dp = _cross_entropy(clipped, y)
+            if np.array_equal(form, p[rows, y]) or (same(eps_loss, exact[0]) and (dp is None or same(eps_dp, exact[1]))):
+                continue
+            if ((same(loss, eps_loss) or same(loss, exact[0])) and (dp is None or same(dp, eps_dp) or same(dp, exact[1]))
+                    and not (same(loss, exact[0]) and (dp is None or same(dp, exact[1])))):
+                return True
+    return False
+
+
+def test_the_eps_mistake_is_named_exactly_when_its_definition_says():
+    from autograder.checks.softmax import Reject, _eps_named
+
+    rng = np.random.default_rng(5)
+    ulp = np.finfo(float).eps
+    seen = set()
+    for trial in range(300):
+        n, c = int(rng.integers(1, 6)), int(rng.integers(2, 5))
+        z = rng.normal(0, 3, (n, c))
+        y = rng.integers(0, c, n)
+        if trial % 3 == 0:
+            z[0, y[0]] = z[0].max() - rng.choice([8.0, 20.0, 32.0])  # a true class near 1e-4 to 1e-14
+        p = _softmax(z)
+        eps = EPSILONS[int(rng.integers(len(EPSILONS)))]
+        pick = p.copy()
+        pick[np.arange(n), y] = p[np.arange(n), y] + eps if rng.random() < 0.5 else np.maximum(p[np.arange(n), y], eps)
+        loss, dp = _cross_entropy(p, y)
+        eps_loss, eps_dp = _cross_entropy(pick, y)
+        kind = trial % 10
+        answer = {0: (loss, dp), 1: (eps_loss, eps_dp), 2: (eps_loss, dp), 3: (loss, eps_dp),
+                  4: (eps_loss * (1 + 3 * ulp), eps_dp), 5: (eps_loss, eps_dp + ulp * rng.normal(size=dp.shape)),
+                  6: (eps_loss, eps_dp * (1 + 1e-9)), 7: (float("nan"), eps_dp), 8: (np.float64(eps_loss), eps_dp.tolist()),
+                  9: (np.array([eps_loss]), eps_dp)}[kind]
+        for with_dp in (True, False):
+            for atol in (0.0, 8 * ulp * (1 + np.max(np.abs(z)))):
+                named_loss, named_dp = answer[0], answer[1] if with_dp else None
+                try:
+                    _eps_named(named_loss, named_dp, p, y, "cross_entropy(p, y)", atol=atol)
+                    named = False
+                except Reject:
+                    named = True
+                assert named == _named_by_definition(named_loss, named_dp, p, y, atol), (trial, kind, with_dp, atol)
+                seen.add((kind, named))
+    assert {(1, True), (2, True), (3, True), (0, False), (6, False)} <= seen  # both verdicts, each way in
 
 
 def test_softmax_check_rejects_the_wrong_axis_and_says_rows_must_sum_to_one():

@@ -422,30 +422,51 @@ def _eps_named(loss, dp, p, y, what, atol=0.0):
     """Reject, naming it, an answer whose L or dp took ln(p + eps) or clipped p at eps.
 
     atol: the rounding a right answer may carry (logits near +-800 leave some); an eps whose
-    effect is within it cannot be told from rounding and is not named.
+    effect is within it cannot be told from rounding and is not named. "Close" is
+    np.allclose(answer, form, rtol=1e-14, atol): a few units in the last place, since
+    eps = 1e-12 moves ln p by 1e-12 / p. dp is compared where the forms differ (the true
+    classes) and must be within atol of zero elsewhere, which is the same test.
     """
     n = len(y)
     rows = np.arange(n)
-    pr = p[rows, y]
-    exact_loss, exact_dp = _reference_cross_entropy(p, y)
+    pr = np.asarray(p, dtype=np.float64)[rows, y]
+    exact_loss = float(-np.mean(np.log(pr)))
+    exact_dp = -1.0 / (n * pr)
 
-    def same(a, b):  # equal to a few units in the last place: eps = 1e-12 moves ln p by 1e-12 / p
-        return b is not None and np.shape(a) == np.shape(b) and bool(np.allclose(a, b, rtol=1e-14, atol=atol))
+    def close(a, b):  # np.isclose for two floats: equal infinities are close, nan is not
+        return a == b or abs(a - b) <= atol + 1e-14 * abs(b)
+
+    def all_close(a, b):
+        with np.errstate(invalid="ignore"):
+            return bool(np.all((a == b) | (np.abs(a - b) <= atol + 1e-14 * np.abs(b))))
+
+    answer = np.asarray(loss)
+    if answer.shape != () or answer.dtype.kind not in "biuf":
+        return  # not a number: nothing to name here, the checks after say what came
+    loss = float(answer)
+    if dp is not None:
+        dp = np.asarray(dp)
+        if dp.shape != np.shape(p) or dp.dtype.kind not in "biuf":
+            return
+        elsewhere = np.ones(dp.shape, dtype=bool)
+        elsewhere[rows, y] = False
+        if not all_close(dp[elsewhere].astype(np.float64), 0.0):
+            return  # no eps form puts anything off the true classes
+        dp = dp[rows, y].astype(np.float64)
+    loss_exact = close(loss, exact_loss)
+    dp_exact = dp is None or all_close(dp, exact_dp)
+    if loss_exact and dp_exact:
+        return  # the exact answer, whatever an eps would have done
 
     for eps in EPSILONS:
         for form in (pr + eps, np.maximum(pr, eps)):
             if np.array_equal(form, pr):
                 continue
             eps_loss = float(-np.mean(np.log(form)))
-            eps_dp = None
-            if dp is not None:
-                eps_dp = np.zeros_like(p)
-                eps_dp[rows, y] = -1.0 / (n * form)
-            if same(eps_loss, exact_loss) and (dp is None or same(eps_dp, exact_dp)):
+            eps_dp = None if dp is None else -1.0 / (n * form)
+            if close(eps_loss, exact_loss) and (dp is None or all_close(eps_dp, exact_dp)):
                 continue  # this eps changes nothing that rounding would not
-            loss_ok = same(loss, eps_loss) or same(loss, exact_loss)
-            dp_ok = dp is None or same(dp, eps_dp) or same(dp, exact_dp)
-            if loss_ok and dp_ok and not (same(loss, exact_loss) and (dp is None or same(dp, exact_dp))):
+            if (loss_exact or close(loss, eps_loss)) and (dp_exact or all_close(dp, eps_dp)):
                 raise Reject(text("mistake.ce_log_eps", what=what))
 
 
