@@ -18,7 +18,8 @@ imports, the assignment's cells): the default batch is a class of nine, and
 ``--students 2`` shows a small batch, where that setup weighs most.
 
 A round is one bare run followed by one graded batch; the rounds alternate
-so that both see the same load, and the medians are printed. Times are
+so that both see the same load, and the medians are printed, with each
+round's CPU ratio (how far one run of this machine is from the next). Times are
 wall-clock and CPU (user + system, this process and its children: robust
 when other work shares the machine). Both runs get one BLAS thread (the
 grader's setting). The script prints a line per assignment and the sums over
@@ -136,9 +137,10 @@ def main(argv=None):
             row = (name, *(statistics.median(t[i] for t in bare) for i in (0, 1)),
                    *(statistics.median(t[i] for t in graded) for i in (0, 1)), not short)
             rows.append(row)
+            spread = " ".join(f"{g[1] / b[1]:.2f}x" for b, g in zip(bare, graded))
             print(f"{name:28} bare {row[1]:6.1f} s ({row[2]:5.1f} s CPU)   graded {row[3]:6.1f} s "
                   f"({row[4]:5.1f} s CPU) per student   {row[3] / row[1]:5.2f}x ({row[4] / row[2]:.2f}x CPU)"
-                  + (f"   NOT FULL MARKS: {short}" if short else ""), flush=True)
+                  f"   rounds: {spread} CPU" + (f"   NOT FULL MARKS: {short}" if short else ""), flush=True)
 
     bare_wall, bare_cpu, graded_wall, graded_cpu = (sum(r[i] for r in rows) for i in (1, 2, 3, 4))
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}")

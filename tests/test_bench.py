@@ -69,6 +69,7 @@ def test_course_grading_bench_grades_one_notebook_to_full_marks():
               timeout=1200)
     assert re.search(r"graded / bare: \d+\.\d+x wall-clock, \d+\.\d+x CPU", out), out
     assert "01-gradient-intuition" in out and "NOT FULL MARKS" not in out
+    assert re.search(r"rounds: \d+\.\d+x CPU", out), out
 
 
 @pytest.mark.slow
