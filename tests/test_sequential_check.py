@@ -143,3 +143,14 @@ def test_sgd_step_rejects_the_librarys_step():
 
     with pytest.raises(AssertionError, match="SGD.step, which already does"):
         check_sgd_step(type("SGD", (SGD,), {"step": lambda self: layers.SGD.step(self)}), seed=0)
+
+
+def test_the_reference_forward_is_the_library_stacks_forward_to_the_last_bit():
+    from backproplab import layers
+
+    rng = np.random.default_rng(3)
+    for kinds in sequential.STACKS:
+        for n in (1, 4):
+            x, weights, _, _ = sequential._draw(rng, kinds, n, [3, 5, 4, 2])
+            stack = layers.Sequential(*sequential._build(kinds, weights))
+            assert np.array_equal(sequential._forward(kinds, weights, x), stack.forward(x)), (kinds, n)

@@ -1048,13 +1048,14 @@ class SGDTraining(_Named):
                     "training_full_batch": {"batch": "all"}}
         got_flat = np.concatenate([np.ravel(p) for p in got_params])
         expected_flat = np.concatenate([np.ravel(p) for p in expected_params])
-        mistakes = {}
-        for key, how in variants.items():
-            flat = np.concatenate([np.ravel(p) for p in _reference_training(
-                d["data"], d["sizes"], d["seed"], d["epochs"], d["lr"], **how)[0]])
-            mistakes[key] = flat
-        start = np.concatenate([np.ravel(p) for p, _ in _small_net(d["sizes"], d["seed"]).parameters()])
-        mistakes["training_no_step"] = start
+
+        def mistakes():  # three more trainings: replayed only to name what went wrong in a failing answer
+            named = {key: np.concatenate([np.ravel(p) for p in _reference_training(
+                d["data"], d["sizes"], d["seed"], d["epochs"], d["lr"], **how)[0]]) for key, how in variants.items()}
+            named["training_no_step"] = np.concatenate([np.ravel(p) for p, _ in
+                                                        _small_net(d["sizes"], d["seed"]).parameters()])
+            return named
+
         noise = 1e3 * numeric.EPS * (np.abs(expected_flat) + 1.0)  # the same steps in another order of sums
         score = compare(got_flat, expected_flat, noise, what=text("check.training_params", what=self.what),
                         mistakes=mistakes)
