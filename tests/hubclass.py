@@ -53,17 +53,22 @@ def unique_prefix():
 
 
 def processes_of(uids):
-    """{pid: (uid, command line)} of the live processes owned by any of ``uids``."""
+    """{pid: (uid, command line)} of the live processes owned by any of ``uids``.
+
+    A zombie is not live: it has exited and holds nothing but its pid until its parent (or, for an
+    orphan, the machine's init, which need not reap at once) collects its status.
+    """
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            status = Path(f"/proc/{entry}/status").read_text()
-            uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
-            if uid in uids:
+            status = dict(line.split(":", 1) for line in Path(f"/proc/{entry}/status").read_text().splitlines()
+                          if ":" in line)
+            uid = int(status["Uid"].split()[0])
+            if uid in uids and status["State"].split()[0] not in ("Z", "X"):
                 found[int(entry)] = (uid, Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except (OSError, StopIteration, ValueError):
+        except (OSError, KeyError, IndexError, ValueError):
             continue
     return found
 
@@ -329,12 +334,23 @@ class HubClass:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 pass
-        leftovers = processes_of(self.uids()) if self.created_users else {}
+        leftovers = self.lingering() if self.created_users else {}
         if self.process is not None and self.process.poll() is None:
             leftovers[self.process.pid] = (0, "python3 run.py hub (did not exit)")
         if proxy_pid and alive(proxy_pid):
             leftovers[proxy_pid] = (0, "configurable-http-proxy (still running)")
         return leftovers
+
+    def lingering(self, grace=10):
+        """The class's processes still alive ``grace`` seconds after the hub has gone, or none earlier.
+
+        A process that the hub's stop has signalled may still be exiting when the hub is gone (its command
+        line already empty): it is not left behind unless it outlives the grace.
+        """
+        deadline = time.monotonic() + grace
+        while (found := processes_of(self.uids())) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        return found
 
     def proxy_pid(self):
         try:
