@@ -38,6 +38,7 @@ PYTHONS = ((3, 11), (3, 12), (3, 13))  # keep equal to requires-python in pyproj
 NOTEBOOK_01 = "01-gradient-intuition/gradient_intuition.ipynb"
 SYNC_RECORD = ".course-release.json"  # in work/: hash of each file as released
 SKIP = {"__pycache__", ".ipynb_checkpoints"}
+PACKAGES = ("backproplab", "autograder")  # the course's own packages, in the checkout
 # pyproject.toml's test extra holds the packages of these extras too (tests/test_environment.py checks it)
 EXTRAS_WITHIN = {"test": ("hub", "postgres")}
 
@@ -138,6 +139,15 @@ def compile_environment(log) -> None:
     log.write("$ " + " ".join(cmd) + "\n" + result.stdout + "\n")
 
 
+def compile_checkout() -> None:
+    """Byte-compile the course's own packages where they are (backproplab/, autograder/), and again what
+    changed since: a graded kernel runs as another user, with PYTHONDONTWRITEBYTECODE, and cannot write
+    their bytecode, so it compiled every one of them it imports at each start (0.08 to 0.13 s of CPU for
+    notebooks 01, 03 and 05). A checkout this user cannot write is left as it is."""
+    subprocess.run([str(venv_python()), "-m", "compileall", "-q", *PACKAGES], cwd=ROOT, env=venv_environ(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def ensure_environment(extras: List[str] = ()) -> Path:
     """Create .venv/ if needed and install the project when pyproject.toml changed."""
     problem = python_version_problem(sys.version_info, sys.executable)
@@ -162,6 +172,7 @@ def ensure_environment(extras: List[str] = ()) -> Path:
     installed = set(stamp.get("extras", []))
     covered = installed.union(*(EXTRAS_WITHIN.get(extra, ()) for extra in installed))
     if stamp.get("hash") == install_hash() and set(extras) <= covered:
+        compile_checkout()
         return VENV
     extras = sorted(set(extras) | installed)  # keep the extras installed before
     target = ".[%s]" % ",".join(extras) if extras else "."
@@ -172,6 +183,7 @@ def ensure_environment(extras: List[str] = ()) -> Path:
         pip(["install", PIP], log)
         pip(["install", "--no-compile", "-e", target], log)
         compile_environment(log)
+    compile_checkout()
     STAMP.write_text(json.dumps({"hash": install_hash(), "extras": extras}), encoding="utf-8")
     say("environment ready")
     return VENV

@@ -113,6 +113,30 @@ def test_the_environment_is_byte_compiled():
     assert compiled / len(sources) > 0.95, f"{compiled} of {len(sources)} modules have bytecode"
 
 
+def test_the_course_packages_in_the_checkout_get_bytecode_that_a_graded_kernel_can_use():
+    """A graded kernel runs as another user with PYTHONDONTWRITEBYTECODE: it cannot write the bytecode of
+    backproplab/ and autograder/, so run.py compiles them (and again what changed). Each module's bytecode
+    must be there and current: its header's source time and size those of the source, as the import checks."""
+    import importlib.util
+    import struct
+
+    run.compile_checkout()
+    stale = []
+    for package in run.PACKAGES:
+        sources = sorted((ROOT / package).rglob("*.py"))
+        assert len(sources) > 10, package
+        for source in sources:
+            cached = Path(importlib.util.cache_from_source(str(source)))
+            if not cached.is_file():
+                stale.append(f"{source.relative_to(ROOT)}: no bytecode")
+                continue
+            flags, mtime, size = struct.unpack("<III", cached.read_bytes()[4:16])
+            stat = source.stat()
+            if flags != 0 or mtime != int(stat.st_mtime) & 0xFFFFFFFF or size != stat.st_size & 0xFFFFFFFF:
+                stale.append(f"{source.relative_to(ROOT)}: bytecode of another version")
+    assert not stale, "\n".join(stale)
+
+
 def test_run_py_help_lists_the_commands():
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "--help"],
                             capture_output=True, text=True, timeout=60)
