@@ -250,6 +250,7 @@ def test_the_environment_is_made_anew_when_the_python_changes(tmp_path, monkeypa
     monkeypatch.setattr(run.subprocess, "run", fake_run)
     monkeypatch.setattr(run, "pip", lambda args, log: None)
     monkeypatch.setattr(run, "compile_environment", lambda log: None)
+    monkeypatch.setattr(run, "compile_checkout", lambda: None)
 
     run.ensure_environment()
     assert len(made) == 1 and run.venv_python_version() == sys.version_info[:2]
